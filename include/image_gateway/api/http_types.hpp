@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace image_gateway {
+
+// An HTTP request as the handlers see it: no Beast types beyond server/.
+struct api_request {
+  std::string method;          // "GET", "POST", …
+  std::string target;          // as sent, with the query string
+  std::string path;            // target without the query string
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+  std::string remote_address;  // "127.0.0.1:53211"
+
+  // The first header with this (lower-case) name, or "" when absent.
+  std::string_view header(std::string_view lower_case_name) const;
+};
+
+struct api_response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  api_response& with_header(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+};
+
+}  // namespace image_gateway

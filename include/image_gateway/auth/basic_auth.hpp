@@ -1,0 +1,37 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "image_gateway/config/config.hpp"
+
+namespace image_gateway {
+
+struct basic_credentials {
+  std::string user;
+  std::string password;
+};
+
+// "Basic base64(user:password)" (scheme case-insensitive) to its parts; nullopt when the header
+// is not Basic, not base64, or has no colon.
+std::optional<basic_credentials> parse_basic_authorization(std::string_view header_value);
+
+// The configured callers, looked up by app key; secrets compared in constant time.
+class app_registry {
+ public:
+  explicit app_registry(std::vector<app_config> apps);
+
+  // The app whose key and secret the Authorization header carries, or nullptr.
+  const app_config* authenticate(std::string_view authorization_header) const;
+
+  const std::vector<app_config>& apps() const { return apps_; }
+
+ private:
+  std::vector<app_config> apps_;
+  std::unordered_map<std::string, std::size_t> index_by_key_;
+};
+
+}  // namespace image_gateway

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "image_gateway/api/image_request.hpp"
+
+namespace image_gateway {
+
+// Which upload an id stands for: the same bytes, of the same kind, for the same OPPO app.
+struct upload_key {
+  std::string sha256_hex;
+  image_kind kind;
+  std::string oppo_app_key;
+};
+
+// OPPO picture ids by upload_key, each kept until its expiry, at most max_entries (least
+// recently used evicted first). max_entries 0 turns the cache off. Thread-safe.
+class upload_cache {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  explicit upload_cache(std::size_t max_entries);
+
+  std::optional<std::string> find(const upload_key& key, clock::time_point now);
+  void insert(const upload_key& key, std::string picture_id, clock::time_point expires_at);
+
+  std::size_t size() const;
+  std::uint64_t evictions() const;
+
+ private:
+  struct entry {
+    std::string key;
+    std::string picture_id;
+    clock::time_point expires_at;
+  };
+  static std::string flatten(const upload_key& key);
+
+  std::size_t max_entries_;
+  mutable std::mutex mutex_;
+  std::list<entry> lru_;  // most recently used first
+  std::unordered_map<std::string, std::list<entry>::iterator> index_;
+  std::uint64_t evictions_ = 0;
+};
+
+}  // namespace image_gateway

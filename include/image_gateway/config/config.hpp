@@ -1,0 +1,104 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "image_gateway/fetch/address_policy.hpp"
+#include "image_gateway/image/image_check.hpp"
+
+namespace image_gateway {
+
+using milliseconds = std::chrono::milliseconds;
+
+struct oppo_credentials {
+  std::string app_key;
+  std::string master_secret;
+};
+
+struct app_config {
+  std::string app_key;
+  std::string master_secret;
+  oppo_credentials oppo;
+  double rate_limit_per_s = 0;  // 0: no limit
+};
+
+struct server_config {
+  std::string listen = "0.0.0.0:8080";
+  int threads = 0;  // 0: one per core
+  std::size_t max_connections = 10000;
+  std::size_t max_inflight = 512;
+  std::size_t max_body_bytes = 16384;
+  milliseconds header_timeout{10000};
+  milliseconds idle_timeout{75000};
+  milliseconds request_deadline{25000};
+  milliseconds drain{5000};
+};
+
+struct oppo_config {
+  std::string auth_base_url = "https://api.push.oppomobile.com";
+  std::string media_base_url = "https://api-media.push.heytapmobi.com";
+  long long picture_ttl_s = 2592000;
+  milliseconds connect_timeout{3000};
+  milliseconds timeout{10000};
+  int retries = 2;
+  std::string proxy;  // "" : direct
+};
+
+struct images_config {
+  image_rule big{984, 369, 1048576};
+  image_rule small{144, 144, 51200};
+  bool verify_decode = true;
+};
+
+struct fetch_config {
+  milliseconds connect_timeout{3000};
+  milliseconds timeout{10000};
+  int max_redirects = 3;
+  std::vector<ip_network> allow_networks;
+};
+
+struct cache_config {
+  std::size_t max_entries = 100000;  // 0: upload cache off
+};
+
+enum class log_level { debug, info, warn, error };
+
+struct log_config {
+  log_level level = log_level::info;
+};
+
+struct config {
+  server_config server;
+  std::vector<app_config> apps;
+  oppo_config oppo;
+  images_config images;
+  fetch_config fetch;
+  cache_config cache;
+  log_config log;
+};
+
+// A configuration that cannot be used; what() is one line naming the key path, e.g.
+// "apps[0].oppo.master_secret: environment variable OPPO_MASTER_SECRET is not set".
+class config_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Returns the value of an environment variable, nullopt when unset.
+using env_lookup = std::function<std::optional<std::string>(std::string_view name)>;
+std::optional<std::string> process_env(std::string_view name);
+
+// SPEC §7: JSON text to settings. Defaults for every key but `apps`; unknown keys, wrong types,
+// out-of-range values and unset ${NAME} variables throw config_error.
+config parse_config(std::string_view json_text, const env_lookup& env = process_env);
+
+// Reads and parses a file; an unreadable file is a config_error too.
+config load_config_file(const std::string& path, const env_lookup& env = process_env);
+
+}  // namespace image_gateway

@@ -1,0 +1,86 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "image_gateway/fetch/address_policy.hpp"
+
+namespace image_gateway {
+
+// How a transfer ended, before looking at the HTTP status.
+enum class transfer_status {
+  ok,                   // an HTTP answer arrived (any status)
+  dns_failed,           // the host name did not resolve
+  connect_failed,       // refused or unreachable
+  address_blocked,      // the address policy refused the address at connect time
+  timed_out,            // connect, total or low-speed time-out
+  too_large,            // more than max_response_bytes arrived (or Content-Length said so)
+  too_many_redirects,   // more than max_redirects hops
+  redirect_refused,     // a redirect to a scheme other than http/https
+  tls_failed,           // handshake or certificate
+  cancelled,            // cancel() was called
+  failed,               // anything else
+};
+
+// One part of a multipart/form-data body. A file part's bytes are shared, never copied.
+struct form_part {
+  std::string name;
+  std::string value;                             // text part
+  std::shared_ptr<const std::string> file_data;  // file part when set
+  std::string filename;
+  std::string content_type;
+};
+
+struct http_request {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  std::string body;                  // sent as is (set a Content-Type header)
+  std::vector<form_part> form;       // multipart/form-data when non-empty (body ignored)
+
+  std::chrono::milliseconds connect_timeout{3000};
+  std::chrono::milliseconds total_timeout{10000};
+  // Abort when fewer than low_speed_bytes_per_s arrive for low_speed_window (0: off).
+  std::size_t low_speed_bytes_per_s = 0;
+  std::chrono::seconds low_speed_window{0};
+  // The transfer is aborted once max_response_bytes + 1 body bytes arrived, whatever
+  // Content-Length said, and refused up front when Content-Length is over it.
+  std::size_t max_response_bytes = 1024 * 1024;
+  int max_redirects = 0;  // 0: redirects are not followed
+  // Checked against the address actually connected to, on every hop; null: no check.
+  std::shared_ptr<const address_policy> connect_policy;
+  std::string proxy;  // "" : direct; environment proxy variables are never used
+};
+
+struct http_response {
+  transfer_status status = transfer_status::failed;
+  std::string error_detail;  // plain words for a failed transfer ("connection refused")
+  long http_status = 0;
+  std::string content_type;
+  std::string body;
+  std::chrono::microseconds elapsed{0};
+  std::size_t connections_opened = 0;  // new connections this transfer made (reuse metrics)
+};
+
+// An asynchronous HTTP client. Thread-safe. Completions run on the client's own thread and
+// must be quick: post real work elsewhere (async_perform does).
+class http_client {
+ public:
+  using transfer_id = std::uint64_t;
+  using completion = std::function<void(http_response)>;
+
+  virtual ~http_client() = default;
+
+  // Starts a transfer; `done` is called exactly once, also when cancelled.
+  virtual transfer_id start(http_request request, completion done) = 0;
+  // Cancels a transfer if it is still running (it then completes with `cancelled`).
+  virtual void cancel(transfer_id id) = 0;
+};
+
+}  // namespace image_gateway

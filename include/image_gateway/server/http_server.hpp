@@ -1,0 +1,70 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "image_gateway/api/http_types.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace image_gateway {
+
+class logger;
+
+struct server_limits {
+  std::size_t max_connections = 10000;
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = 16384;
+  std::chrono::milliseconds header_timeout{10000};  // whole header block
+  std::chrono::milliseconds body_timeout{10000};    // whole body once the header is in
+  std::chrono::milliseconds idle_timeout{75000};    // keep-alive between requests
+  std::chrono::milliseconds write_timeout{10000};
+};
+
+// Turns a request into a response; runs on the connection's strand.
+using request_handler = std::function<boost::asio::awaitable<api_response>(api_request)>;
+
+// A Beast HTTP/1.1 server: accepts, enforces the limits above, and hands complete requests to
+// the handler. Body over max_body_bytes answers 413 through `too_large` without calling the
+// handler. Beast types stay in server/.
+class http_server {
+ public:
+  struct hooks {
+    request_handler handle;
+    // The 413 answer (gives the API its JSON envelope); a plain 413 when empty.
+    std::function<api_response(const api_request&)> too_large;
+  };
+
+  http_server(boost::asio::io_context& io, std::string listen_address, server_limits limits,
+              hooks handlers, logger* log = nullptr);
+  ~http_server();
+
+  // Binds and starts accepting; throws std::runtime_error with the reason when it cannot bind.
+  void start();
+  // "127.0.0.1:40123": the address actually bound (port 0 resolved).
+  std::string local_address() const;
+  unsigned short local_port() const;
+
+  // Stops accepting new connections; open ones keep being served.
+  void stop_accepting();
+  // Closes connections that are idle between requests, and makes busy ones close after their
+  // current response.
+  void close_idle_connections();
+  std::size_t open_connections() const;
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+// Splits "host:port" / "[v6]:port"; throws std::runtime_error when malformed.
+std::pair<std::string, unsigned short> split_host_port(const std::string& address);
+
+}  // namespace image_gateway
