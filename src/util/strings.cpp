@@ -1,1 +1,100 @@
-// TODO: implemented in progress
+#include "image_gateway/util/strings.hpp"
+
+#include <array>
+#include <cctype>
+
+namespace image_gateway {
+
+std::string to_lower(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+namespace {
+constexpr char base64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int base64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+}  // namespace
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    const bool last = i + 4 == text.size();
+    std::array<int, 4> v{};
+    int padding = 0;
+    for (int j = 0; j < 4; ++j) {
+      const char c = text[i + j];
+      if (c == '=' && last && j >= 2) {
+        ++padding;
+        v[j] = 0;
+        continue;
+      }
+      if (padding > 0) return std::nullopt;  // data after padding
+      v[j] = base64_value(c);
+      if (v[j] < 0) return std::nullopt;
+    }
+    const unsigned triple = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
+    out.push_back(static_cast<char>((triple >> 16) & 0xff));
+    if (padding < 2) out.push_back(static_cast<char>((triple >> 8) & 0xff));
+    if (padding < 1) out.push_back(static_cast<char>(triple & 0xff));
+  }
+  return out;
+}
+
+std::string base64_encode(std::string_view data) {
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < data.size(); i += 3) {
+    unsigned triple = static_cast<unsigned char>(data[i]) << 16;
+    if (i + 1 < data.size()) triple |= static_cast<unsigned char>(data[i + 1]) << 8;
+    if (i + 2 < data.size()) triple |= static_cast<unsigned char>(data[i + 2]);
+    out.push_back(base64_alphabet[(triple >> 18) & 63]);
+    out.push_back(base64_alphabet[(triple >> 12) & 63]);
+    out.push_back(i + 1 < data.size() ? base64_alphabet[(triple >> 6) & 63] : '=');
+    out.push_back(i + 2 < data.size() ? base64_alphabet[triple & 63] : '=');
+  }
+  return out;
+}
+
+std::string form_url_encode(std::string_view value) {
+  static constexpr char hex_digits[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || c == '-' || c == '_' || c == '.' || c == '*') {
+      out.push_back(c);
+    } else if (c == ' ') {
+      out.push_back('+');
+    } else {
+      out.push_back('%');
+      out.push_back(hex_digits[byte >> 4]);
+      out.push_back(hex_digits[byte & 0x0f]);
+    }
+  }
+  return out;
+}
+
+}  // namespace image_gateway
