@@ -1,1 +1,161 @@
-// TODO: implemented in progress
+// The HTTP API around the pipeline: routing, request ids, envelopes and the request log line.
+#include "image_gateway/api/gateway.hpp"
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "gateway_impl.hpp"
+#include "router.hpp"
+
+namespace image_gateway {
+namespace {
+
+bool is_sane_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (const char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string new_request_id() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  static constexpr char hex_digits[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t bits = generator();
+    for (int i = 0; i < 16; ++i, bits >>= 4) id[half * 16 + i] = hex_digits[bits & 0xf];
+  }
+  return id;
+}
+
+api_response status_json(int status, std::string_view text) {
+  api_response response;
+  response.status = status;
+  response.body = nlohmann::json{{"status", text}}.dump();
+  return response;
+}
+
+}  // namespace
+
+api_response error_response(const api_error& error) {
+  const error_description row = describe(error.kind);
+  api_response response;
+  response.status = row.http_status;
+  response.body = error_body(error);
+  if (error.kind == error_kind::unauthorized) {
+    response.with_header("WWW-Authenticate", "Basic realm=\"image-gateway\"");
+  }
+  if (row.http_status == 503 || row.http_status == 429) response.with_header("Retry-After", "1");
+  return response;
+}
+
+api_response request_trace::fail(const api_error& failure) {
+  error = failure.kind;
+  return error_response(failure);
+}
+
+gateway::impl::impl(const config& settings_in, http_client& fetch_transport_in,
+                    http_client& oppo_transport, logger& log_in,
+                    boost::asio::thread_pool& decode_pool_in)
+    : settings(settings_in),
+      fetch_transport(fetch_transport_in),
+      log(log_in),
+      decode_pool(decode_pool_in),
+      apps(settings_in.apps),
+      fetch{settings_in.fetch,
+            std::make_shared<const address_policy>(settings_in.fetch.allow_networks)},
+      uploads(settings_in.cache.max_entries),
+      oppo(oppo_transport, settings_in.oppo) {}
+
+gateway::gateway(const config& settings, http_client& fetch_transport, http_client& oppo_transport,
+                 logger& log, boost::asio::thread_pool& decode_pool)
+    : impl_(std::make_unique<impl>(settings, fetch_transport, oppo_transport, log, decode_pool)) {}
+
+gateway::~gateway() = default;
+
+void gateway::begin_drain() { impl_->draining = true; }
+bool gateway::draining() const { return impl_->draining; }
+
+boost::asio::awaitable<api_response> gateway::handle(api_request request) {
+  const auto started = std::chrono::steady_clock::now();
+  request_trace trace;
+  const std::string_view caller_id = request.header("x-request-id");
+  trace.request_id = is_sane_request_id(caller_id) ? std::string(caller_id) : new_request_id();
+
+  api_response response;
+  switch (resolve_route(request.method, request.path)) {
+    case route::image_upload:
+      response = co_await impl_->upload_images(request, trace);
+      break;
+    case route::health:
+      response = status_json(200, "ok");
+      break;
+    case route::ready:
+      response = impl_->draining ? status_json(503, "draining") : status_json(200, "ready");
+      break;
+    case route::metrics:
+    case route::not_found:
+      response = trace.fail({error_kind::route_not_found,
+                             "no " + request.method + " " + request.path + " here", std::nullopt});
+      break;
+  }
+  response.with_header("X-Request-Id", trace.request_id);
+
+  logger& log = impl_->log;
+  if (log.enabled(log_level::info)) {
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    nlohmann::json fields = {
+        {"request_id", trace.request_id},
+        {"remote", request.remote_address},
+        {"app_key", trace.app_key},
+        {"method", request.method},
+        {"path", request.path},
+        {"status", response.status},
+        {"duration_ms", std::chrono::duration<double, std::milli>(elapsed).count()},
+    };
+    if (trace.error) {
+      fields["code"] = describe(*trace.error).code;
+      fields["error"] = to_string(*trace.error);
+    }
+    if (!trace.cache.empty()) fields["cache"] = trace.cache;
+    if (trace.bytes_fetched > 0) fields["bytes_fetched"] = trace.bytes_fetched;
+    if (trace.upstream_time.count() > 0) {
+      fields["upstream_ms"] = trace.upstream_time.count() / 1000.0;
+    }
+    log.write(log_level::info, "request", fields);
+  }
+  co_return response;
+}
+
+api_response gateway::refuse(int http_status, const api_request& partial) {
+  api_response response;
+  switch (http_status) {
+    case 413:
+      response =
+          error_response({error_kind::body_too_large,
+                          "request body is larger than " +
+                              std::to_string(impl_->settings.server.max_body_bytes) + " bytes",
+                          std::nullopt});
+      break;
+    case 503:
+      response =
+          error_response({error_kind::overloaded, "too many open connections", std::nullopt});
+      break;
+    default:  // 400 malformed, 431 header block too large: the caller's parameter
+      response = error_response(
+          {error_kind::bad_json,
+           http_status == 431 ? "request header block is too large" : "malformed HTTP request",
+           std::nullopt});
+      response.status = http_status;
+      break;
+  }
+  const std::string_view caller_id = partial.header("x-request-id");
+  response.with_header("X-Request-Id",
+                       is_sane_request_id(caller_id) ? std::string(caller_id) : new_request_id());
+  return response;
+}
+
+}  // namespace image_gateway

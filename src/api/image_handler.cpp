@@ -1,1 +1,152 @@
-// TODO: implemented in progress
+// POST /v4/image/oppo: the pipeline from a caller's URLs to OPPO picture ids.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "gateway_impl.hpp"
+#include "image_gateway/api/image_request.hpp"
+#include "image_gateway/image/image_check.hpp"
+#include "image_gateway/util/sha256.hpp"
+
+namespace image_gateway {
+namespace {
+
+namespace net = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
+using steady_time = std::chrono::steady_clock::time_point;
+
+// One image of the request as it moves through the stages.
+struct image_job {
+  image_kind kind;
+  std::string url;
+  const image_rule* rule = nullptr;
+  std::optional<result<fetched_image>> fetched;
+  std::optional<image_facts> facts;
+  std::string digest;
+  std::optional<std::string> picture_id;  // from the cache or the upload
+  bool from_cache = false;
+};
+
+net::awaitable<std::optional<api_error>> decode_on(net::thread_pool& pool,
+                                                   std::shared_ptr<const std::string> bytes,
+                                                   image_kind kind) {
+  // Decoding takes milliseconds of CPU: never on an I/O thread.
+  co_return co_await net::co_spawn(
+      pool,
+      [bytes, kind]() -> net::awaitable<std::optional<api_error>> {
+        const std::span view(reinterpret_cast<const unsigned char*>(bytes->data()), bytes->size());
+        co_return verify_decode(view, url_field(kind));
+      },
+      net::use_awaitable);
+}
+
+}  // namespace
+
+net::awaitable<api_response> gateway::impl::upload_images(const api_request& request,
+                                                          request_trace& trace) {
+  const app_config* app = apps.authenticate(request.header("authorization"));
+  if (app == nullptr) {
+    co_return trace.fail(
+        {error_kind::unauthorized, "missing or wrong Basic credentials", std::nullopt});
+  }
+  trace.app_key = app->app_key;
+
+  auto parsed = parse_image_request(request.body);
+  if (!parsed) co_return trace.fail(parsed.error());
+  const image_request& asked = parsed.value();
+  const steady_time deadline = std::chrono::steady_clock::now() + settings.server.request_deadline;
+
+  std::vector<image_job> jobs;
+  for (const image_kind kind : all_image_kinds) {
+    if (!asked.url(kind)) continue;
+    jobs.push_back({kind, *asked.url(kind),
+                    kind == image_kind::big ? &settings.images.big : &settings.images.small});
+  }
+
+  // Stage: fetch, both at once.
+  if (jobs.size() == 2) {
+    auto [first, second] = co_await (fetch_image(fetch_transport, fetch, jobs[0].url, jobs[0].kind,
+                                                 jobs[0].rule->max_bytes, deadline) &&
+                                     fetch_image(fetch_transport, fetch, jobs[1].url, jobs[1].kind,
+                                                 jobs[1].rule->max_bytes, deadline));
+    jobs[0].fetched.emplace(std::move(first));
+    jobs[1].fetched.emplace(std::move(second));
+  } else {
+    jobs[0].fetched.emplace(co_await fetch_image(fetch_transport, fetch, jobs[0].url, jobs[0].kind,
+                                                 jobs[0].rule->max_bytes, deadline));
+  }
+  for (image_job& job : jobs) {
+    if (!*job.fetched) co_return trace.fail(job.fetched->error());
+    trace.bytes_fetched += job.fetched->value().bytes->size();
+  }
+
+  // Stage: image checks on the header, then the cache, then a full decode for what is new.
+  for (image_job& job : jobs) {
+    const std::string& bytes = *job.fetched->value().bytes;
+    const std::span view(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+    auto facts = inspect_image(view, *job.rule, url_field(job.kind));
+    if (!facts) co_return trace.fail(facts.error());
+    job.facts = facts.value();
+  }
+  const auto now = std::chrono::steady_clock::now();
+  for (image_job& job : jobs) {
+    job.digest = sha256_hex(*job.fetched->value().bytes);
+    job.picture_id = uploads.find({job.digest, job.kind, app->oppo.app_key}, now);
+    job.from_cache = job.picture_id.has_value();
+  }
+  if (settings.images.verify_decode) {
+    for (image_job& job : jobs) {
+      if (job.from_cache) continue;  // those bytes were verified before they were uploaded
+      if (auto problem = co_await decode_on(decode_pool, job.fetched->value().bytes, job.kind)) {
+        co_return trace.fail(*problem);
+      }
+    }
+  }
+
+  // Stage: upload what the cache did not have, both at once.
+  std::vector<image_job*> to_upload;
+  for (image_job& job : jobs) {
+    if (!job.from_cache) to_upload.push_back(&job);
+  }
+  const auto upload = [&](image_job& job) {
+    return oppo.upload(app->oppo, job.kind, job.fetched->value().bytes, job.facts->format,
+                       deadline);
+  };
+  std::vector<result<std::string>> uploaded;
+  const auto upload_started = std::chrono::steady_clock::now();
+  if (to_upload.size() == 2) {
+    auto [first, second] = co_await (upload(*to_upload[0]) && upload(*to_upload[1]));
+    uploaded.push_back(std::move(first));
+    uploaded.push_back(std::move(second));
+  } else if (to_upload.size() == 1) {
+    uploaded.push_back(co_await upload(*to_upload[0]));
+  }
+  trace.upstream_time = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - upload_started);
+
+  // Keep every id OPPO gave, even when the other upload failed: the next try reuses it.
+  const long long ttl_s = settings.oppo.picture_ttl_s;
+  const auto keep_for = std::chrono::seconds(ttl_s) - std::chrono::hours(1);
+  for (std::size_t i = 0; i < to_upload.size(); ++i) {
+    if (!uploaded[i]) continue;
+    to_upload[i]->picture_id = uploaded[i].value();
+    if (keep_for.count() > 0) {
+      uploads.insert({to_upload[i]->digest, to_upload[i]->kind, app->oppo.app_key},
+                     uploaded[i].value(), upload_started + keep_for);
+    }
+  }
+  for (std::size_t i = 0; i < to_upload.size(); ++i) {
+    if (!uploaded[i]) co_return trace.fail(uploaded[i].error());
+  }
+
+  nlohmann::json body = nlohmann::json::object();
+  for (const image_job& job : jobs) body[std::string(id_field(job.kind))] = *job.picture_id;
+  trace.cache = to_upload.empty() ? "hit" : "miss";
+  api_response response;
+  response.body = body.dump();
+  response.with_header("X-Cache", trace.cache);
+  co_return response;
+}
+
+}  // namespace image_gateway

@@ -1,1 +1,160 @@
-// TODO: implemented in progress
+// The listener: binds, accepts each connection onto its own strand, refuses fast at the
+// connection cap, and drains.
+#include "image_gateway/server/http_server.hpp"
+
+#include <stdexcept>
+
+#include "image_gateway/log/logger.hpp"
+#include "server_state.hpp"
+
+namespace image_gateway {
+
+std::pair<std::string, unsigned short> split_host_port(const std::string& address) {
+  std::string host;
+  std::string port;
+  if (!address.empty() && address.front() == '[') {
+    const auto close = address.find(']');
+    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
+      throw std::runtime_error("listen address '" + address + "' is not [v6]:port");
+    }
+    host = address.substr(1, close - 1);
+    port = address.substr(close + 2);
+  } else {
+    const auto colon = address.rfind(':');
+    if (colon == std::string::npos) {
+      throw std::runtime_error("listen address '" + address + "' is not host:port");
+    }
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+  }
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535) {
+    throw std::runtime_error("listen address '" + address + "' has a bad port");
+  }
+  return {host, static_cast<unsigned short>(std::stoul(port))};
+}
+
+struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
+  net::io_context& io;
+  std::string listen_address;
+  std::shared_ptr<server_state> state = std::make_shared<server_state>();
+  tcp::acceptor acceptor;
+  tcp::endpoint bound;
+
+  impl(net::io_context& context, std::string address)
+      : io(context), listen_address(std::move(address)), acceptor(net::make_strand(context)) {}
+
+  net::awaitable<void> accept_loop() {
+    constexpr auto no_throw = net::as_tuple(net::use_awaitable);
+    for (;;) {
+      auto strand = net::make_strand(io);
+      auto [ec, socket] = co_await acceptor.async_accept(strand, no_throw);
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
+      if (ec) continue;  // e.g. EMFILE: keep accepting what can be accepted
+      if (state->open_connections.load() >= state->limits.max_connections) {
+        net::co_spawn(strand, refuse_over_capacity(std::move(socket)), net::detached);
+        continue;
+      }
+      auto handle = std::make_shared<session_handle>(session_handle{strand});
+      {
+        std::lock_guard lock(state->sessions_mutex);
+        state->sessions.insert(handle);
+      }
+      ++state->open_connections;
+      if (state->hooks.connections_changed) state->hooks.connections_changed(+1);
+      net::co_spawn(strand, run_session(state, std::move(socket), handle),
+                    [state = state, handle](std::exception_ptr) {
+                      {
+                        std::lock_guard lock(state->sessions_mutex);
+                        state->sessions.erase(handle);
+                      }
+                      --state->open_connections;
+                      if (state->hooks.connections_changed) state->hooks.connections_changed(-1);
+                    });
+    }
+  }
+
+  // Over the connection cap: one short 503 and close, instead of queueing the client.
+  net::awaitable<void> refuse_over_capacity(tcp::socket socket) {
+    api_response answer;
+    if (state->hooks.refuse) {
+      answer = state->hooks.refuse(503, api_request{});
+    } else {
+      answer.status = 503;
+    }
+    std::string raw = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n";
+    if (!answer.content_type.empty()) raw += "Content-Type: " + answer.content_type + "\r\n";
+    for (const auto& [name, value] : answer.headers) raw += name + ": " + value + "\r\n";
+    raw += "Content-Length: " + std::to_string(answer.body.size()) + "\r\n\r\n" + answer.body;
+    beast::tcp_stream stream(std::move(socket));
+    stream.expires_after(std::chrono::seconds(1));
+    co_await net::async_write(stream, net::buffer(raw), net::as_tuple(net::use_awaitable));
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+};
+
+http_server::http_server(net::io_context& io, std::string listen_address, server_limits limits,
+                         hooks handlers, logger* log)
+    : impl_(std::make_shared<impl>(io, std::move(listen_address))) {
+  impl_->state->limits = limits;
+  impl_->state->hooks = std::move(handlers);
+  impl_->state->log = log;
+}
+
+http_server::~http_server() { stop_accepting(); }
+
+void http_server::start() {
+  const auto [host, port] = split_host_port(impl_->listen_address);
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+  if (ec) throw std::runtime_error("listen address '" + host + "' is not an IP address");
+  const tcp::endpoint endpoint(address, port);
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + impl_->listen_address + ": " + ec.message());
+  }
+  impl_->bound = acceptor.local_endpoint();
+  net::co_spawn(acceptor.get_executor(), impl_->accept_loop(), net::detached);
+}
+
+std::string http_server::local_address() const {
+  const auto address = impl_->bound.address();
+  return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
+         std::to_string(impl_->bound.port());
+}
+
+unsigned short http_server::local_port() const { return impl_->bound.port(); }
+
+void http_server::stop_accepting() {
+  auto self = impl_;
+  net::dispatch(self->acceptor.get_executor(), [self] {
+    boost::system::error_code ignored;
+    self->acceptor.close(ignored);
+  });
+}
+
+void http_server::close_idle_connections() {
+  auto state = impl_->state;
+  state->closing_idle = true;
+  std::lock_guard lock(state->sessions_mutex);
+  for (const auto& handle : state->sessions) {
+    net::dispatch(handle->strand, [handle] {
+      if (handle->socket == nullptr) return;
+      if (handle->busy) {
+        handle->close_after_response = true;
+      } else {
+        boost::system::error_code ignored;
+        handle->socket->cancel(ignored);  // its idle read ends and the session closes
+      }
+    });
+  }
+}
+
+std::size_t http_server::open_connections() const { return impl_->state->open_connections.load(); }
+
+}  // namespace image_gateway

@@ -1,1 +1,195 @@
-// TODO: implemented in progress
+// One HTTP/1.1 connection: read with time-outs and limits, hand the request to the handler,
+// write the answer, repeat while keep-alive. Only this file reads and writes client sockets.
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include "image_gateway/log/logger.hpp"
+#include "server_state.hpp"
+
+namespace image_gateway {
+namespace {
+
+using namespace boost::asio::experimental::awaitable_operators;
+constexpr auto no_throw = net::as_tuple(net::use_awaitable);
+
+using request_parser = http::request_parser<http::string_body>;
+
+api_request to_api_request(const http::request<http::string_body>& message, std::string remote) {
+  api_request request;
+  request.method = std::string(message.method_string());
+  request.target = std::string(message.target());
+  request.path = request.target.substr(0, request.target.find('?'));
+  request.headers.reserve(8);
+  for (const auto& field : message) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    request.headers.emplace_back(std::move(name), std::string(field.value()));
+  }
+  request.remote_address = std::move(remote);
+  return request;
+}
+
+http::response<http::string_body> to_beast_response(api_response&& answer, unsigned version,
+                                                    bool keep_alive) {
+  http::response<http::string_body> response{static_cast<http::status>(answer.status), version};
+  response.set(http::field::server, "image-gateway");
+  if (!answer.content_type.empty()) response.set(http::field::content_type, answer.content_type);
+  for (auto& [name, value] : answer.headers) response.insert(name, value);
+  response.body() = std::move(answer.body);
+  response.keep_alive(keep_alive);
+  response.prepare_payload();
+  return response;
+}
+
+std::string remote_of(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  const auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return "unknown";
+  const auto address = endpoint.address();
+  return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
+         std::to_string(endpoint.port());
+}
+
+// Resolves when the client goes away while its request is being handled. Data that arrives
+// meanwhile (a pipelined request) stays in the buffer; then this simply waits to be cancelled.
+net::awaitable<void> watch_for_disconnect(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
+  const auto [ec, n] = co_await stream.socket().async_read_some(buffer.prepare(4096), no_throw);
+  if (ec) co_return;  // gone: the handler is cancelled by the || below
+  buffer.commit(n);
+  net::steady_timer forever(co_await net::this_coro::executor,
+                            net::steady_timer::time_point::max());
+  // Ends when cancelled because the handler finished; the caller ignores this branch then.
+  co_await forever.async_wait(no_throw);
+}
+
+class session {
+ public:
+  session(std::shared_ptr<server_state> state, tcp::socket socket,
+          std::shared_ptr<session_handle> handle)
+      : state_(std::move(state)), stream_(std::move(socket)), handle_(std::move(handle)) {
+    remote_ = remote_of(stream_.socket());
+    handle_->socket = &stream_.socket();
+  }
+
+  ~session() { handle_->socket = nullptr; }
+
+  net::awaitable<void> run() {
+    const server_limits& limits = state_->limits;
+    bool first = true;
+    for (;;) {
+      // Idle between requests: wait for the first byte of the next one.
+      handle_->busy = false;
+      if (state_->closing_idle && !first) break;
+      if (buffer_.size() == 0) {
+        stream_.expires_after(first ? limits.header_timeout : limits.idle_timeout);
+        const auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), no_throw);
+        if (ec) break;  // closed, time-out, or drained
+        buffer_.commit(n);
+      }
+      first = false;
+      handle_->busy = true;
+
+      // The header block, within header_timeout of its first byte (slowloris).
+      request_parser parser;
+      parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+      parser.body_limit(limits.max_body_bytes);
+      stream_.expires_after(limits.header_timeout);
+      if (const auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, no_throw);
+          ec) {
+        if (ec == http::error::header_limit)
+          co_await refuse(431, parser);
+        else if (ec != beast::error::timeout && ec != http::error::end_of_stream &&
+                 ec != net::error::eof && ec != net::error::connection_reset) {
+          co_await refuse(400, parser);
+        }
+        break;
+      }
+
+      const auto& header = parser.get();
+      if (parser.content_length() && *parser.content_length() > limits.max_body_bytes) {
+        co_await refuse(413, parser);  // refused before reading the body
+        break;
+      }
+      if (beast::iequals(header[http::field::expect], "100-continue")) {
+        // curl waits a second for this before sending a body over 1 KiB.
+        static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+        stream_.expires_after(limits.write_timeout);
+        const auto [ec, n] =
+            co_await net::async_write(stream_, net::buffer(continue_line), no_throw);
+        if (ec) break;
+      }
+
+      stream_.expires_after(limits.body_timeout);
+      if (const auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, no_throw); ec) {
+        if (ec == http::error::body_limit)
+          co_await refuse(413, parser);
+        else if (ec != beast::error::timeout && ec != net::error::eof &&
+                 ec != http::error::end_of_stream) {
+          co_await refuse(400, parser);
+        }
+        break;
+      }
+
+      auto message = parser.release();
+      const bool keep_alive = message.keep_alive();
+      const unsigned version = message.version();
+      api_request request = to_api_request(message, remote_);
+      request.body = std::move(message.body());
+
+      // The handler may take the whole request deadline; a client that leaves cancels it.
+      stream_.expires_never();
+      auto outcome = co_await (state_->hooks.handle(std::move(request)) ||
+                               watch_for_disconnect(stream_, buffer_));
+      if (outcome.index() != 0) break;  // the client went away
+
+      const bool stay = keep_alive && !state_->closing_idle && !handle_->close_after_response;
+      auto response = to_beast_response(std::get<0>(std::move(outcome)), version, stay);
+      stream_.expires_after(limits.write_timeout);
+      if (const auto [ec, n] = co_await http::async_write(stream_, response, no_throw); ec) break;
+      if (!stay) break;
+    }
+    handle_->busy = false;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+ private:
+  // Answers a request the server refuses itself, then the connection closes.
+  net::awaitable<void> refuse(int status, request_parser& parser) {
+    api_request partial;
+    if (parser.is_header_done()) partial = to_api_request(parser.get(), remote_);
+    partial.remote_address = remote_;
+    api_response answer;
+    if (state_->hooks.refuse) {
+      answer = state_->hooks.refuse(status, partial);
+    } else {
+      answer.status = status;
+      answer.content_type.clear();
+    }
+    auto response = to_beast_response(std::move(answer), 11, false);
+    stream_.expires_after(state_->limits.write_timeout);
+    co_await http::async_write(stream_, response, no_throw);
+  }
+
+  std::shared_ptr<server_state> state_;
+  beast::tcp_stream stream_;
+  std::shared_ptr<session_handle> handle_;
+  beast::flat_buffer buffer_;
+  std::string remote_;
+};
+
+}  // namespace
+
+net::awaitable<void> run_session(std::shared_ptr<server_state> state, tcp::socket socket,
+                                 std::shared_ptr<session_handle> handle) {
+  try {
+    session s(state, std::move(socket), handle);
+    co_await s.run();
+  } catch (const std::exception& error) {
+    if (state->log != nullptr) {
+      state->log->write(log_level::error, std::string("connection failed: ") + error.what());
+    }
+  }
+}
+
+}  // namespace image_gateway

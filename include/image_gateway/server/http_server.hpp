@@ -32,14 +32,17 @@ struct server_limits {
 using request_handler = std::function<boost::asio::awaitable<api_response>(api_request)>;
 
 // A Beast HTTP/1.1 server: accepts, enforces the limits above, and hands complete requests to
-// the handler. Body over max_body_bytes answers 413 through `too_large` without calling the
-// handler. Beast types stay in server/.
+// the handler. Beast types stay in server/.
 class http_server {
  public:
   struct hooks {
     request_handler handle;
-    // The 413 answer (gives the API its JSON envelope); a plain 413 when empty.
-    std::function<api_response(const api_request&)> too_large;
+    // The answer to a request the server refuses by itself, before the handler: 400 malformed,
+    // 413 body over max_body_bytes, 431 header block too large, 503 connection cap. `partial`
+    // holds what was read of the request (possibly nothing). A bare status when empty.
+    std::function<api_response(int http_status, const api_request& partial)> refuse;
+    // Called when a connection opens or closes (metrics); may be empty.
+    std::function<void(int delta)> connections_changed;
   };
 
   http_server(boost::asio::io_context& io, std::string listen_address, server_limits limits,

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <memory>
+
+#include "image_gateway/api/http_types.hpp"
+#include "image_gateway/config/config.hpp"
+#include "image_gateway/http_client/http_client.hpp"
+
+namespace image_gateway {
+
+class logger;
+
+// The whole HTTP API of image-gateway as a function from request to response: routing, the
+// v4 image endpoint, health, readiness, request ids and the per-request log line. Owns the
+// pipeline's parts (auth, upload cache, OPPO client); the transports and the decode pool are
+// lent by main (or a test).
+class gateway {
+ public:
+  gateway(const config& settings, http_client& fetch_transport, http_client& oppo_transport,
+          logger& log, boost::asio::thread_pool& decode_pool);
+  ~gateway();
+
+  gateway(const gateway&) = delete;
+  gateway& operator=(const gateway&) = delete;
+
+  boost::asio::awaitable<api_response> handle(api_request request);
+
+  // The answer to a request the HTTP server refuses before the handler (400, 413, 431, 503).
+  api_response refuse(int http_status, const api_request& partial);
+
+  // SIGTERM: /readyz answers 503 from now on.
+  void begin_drain();
+  bool draining() const;
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace image_gateway

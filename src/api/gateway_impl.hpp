@@ -1,0 +1,52 @@
+#pragma once
+// The parts gateway owns, shared by the files of api/.
+#include <atomic>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <string>
+
+#include "image_fetch.hpp"
+#include "image_gateway/api/gateway.hpp"
+#include "image_gateway/auth/basic_auth.hpp"
+#include "image_gateway/cache/upload_cache.hpp"
+#include "image_gateway/log/logger.hpp"
+#include "image_gateway/oppo/oppo_client.hpp"
+
+namespace image_gateway {
+
+// The JSON error answer for an api_error, with its HTTP status (and WWW-Authenticate on 401).
+api_response error_response(const api_error& error);
+
+// What one request did, for its log line.
+struct request_trace {
+  std::string request_id;
+  std::string app_key;
+  std::string cache;  // "hit", "miss" or "" when no image was handled
+  std::size_t bytes_fetched = 0;
+  std::chrono::microseconds upstream_time{0};
+  std::optional<error_kind> error;
+
+  // Notes the error for the log line and makes its answer.
+  api_response fail(const api_error& failure);
+};
+
+struct gateway::impl {
+  impl(const config& settings, http_client& fetch_transport, http_client& oppo_transport,
+       logger& log, boost::asio::thread_pool& decode_pool);
+
+  config settings;
+  http_client& fetch_transport;
+  logger& log;
+  boost::asio::thread_pool& decode_pool;
+  app_registry apps;
+  fetch_rules fetch;
+  upload_cache uploads;
+  oppo::oppo_client oppo;
+  std::atomic<bool> draining{false};
+
+  // POST /v4/image/oppo once routed: auth, body, fetch, checks, cache, upload.
+  boost::asio::awaitable<api_response> upload_images(const api_request& request,
+                                                     request_trace& trace);
+};
+
+}  // namespace image_gateway

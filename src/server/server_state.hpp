@@ -1,0 +1,37 @@
+#pragma once
+// What the listener and its sessions share: limits, hooks and the set of open sessions.
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <unordered_set>
+
+#include "beast.hpp"
+#include "image_gateway/server/http_server.hpp"
+
+namespace image_gateway {
+
+// One open connection as the server sees it, for draining.
+struct session_handle {
+  net::strand<net::any_io_executor> strand;
+  tcp::socket* socket = nullptr;  // valid while the session runs, used on its strand only
+  bool busy = false;              // a request is being read, handled or answered
+  bool close_after_response = false;
+};
+
+struct server_state {
+  server_limits limits;
+  http_server::hooks hooks;
+  logger* log = nullptr;
+
+  std::atomic<bool> closing_idle{false};  // drain: idle connections close, busy ones after reply
+  std::atomic<std::size_t> open_connections{0};
+
+  std::mutex sessions_mutex;
+  std::unordered_set<std::shared_ptr<session_handle>> sessions;
+};
+
+// Serves one connection until it closes; runs on the session's strand.
+net::awaitable<void> run_session(std::shared_ptr<server_state> state, tcp::socket socket,
+                                 std::shared_ptr<session_handle> handle);
+
+}  // namespace image_gateway
