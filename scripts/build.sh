@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Configures and builds one CMake preset (default: release). Usage: scripts/build.sh [preset] [targets...]
+# Installs what is missing, configures and builds one CMake preset (default: release).
+# Usage: scripts/build.sh [preset] [target...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-release}
 shift || true
+targets=()
+if (($# > 0)); then targets=(--target "$@"); fi
 scripts/install-deps.sh
 cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset" ${1:+--target "$@"}
+cmake --build --preset "$preset" "${targets[@]}"

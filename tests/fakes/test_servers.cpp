@@ -1,1 +1,247 @@
-#include <gtest/gtest.h>
+#include "fakes/test_servers.hpp"
+
+#include <curl/curl.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <stdexcept>
+
+#include "image_gateway/util/strings.hpp"
+
+namespace image_gateway::testing {
+namespace net = boost::asio;
+
+namespace {
+// libcurl wants one global init before any thread uses it.
+const bool curl_ready = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
+}  // namespace
+
+loopback_server::loopback_server(http_server::hooks hooks, server_limits limits, int threads,
+                                 logger* log) {
+  server_ = std::make_unique<http_server>(io_, "127.0.0.1:0", limits, std::move(hooks), log);
+  server_->start();
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] {
+      auto guard = net::make_work_guard(io_);
+      io_.run();
+    });
+  }
+}
+
+loopback_server::~loopback_server() { stop(); }
+
+void loopback_server::stop() {
+  server_->stop_accepting();
+  io_.stop();
+  for (auto& thread : threads_) thread.join();
+  threads_.clear();
+}
+
+std::string loopback_server::base_url() const {
+  return "http://127.0.0.1:" + std::to_string(server_->local_port());
+}
+
+fake_origin::fake_origin() {
+  http_server::hooks hooks;
+  hooks.handle = [this](api_request request) -> net::awaitable<api_response> {
+    answer found;
+    bool known = false;
+    {
+      std::lock_guard lock(mutex_);
+      ++hits_[request.path];
+      if (const auto it = answers_.find(request.path); it != answers_.end()) {
+        found = it->second;
+        known = true;
+      }
+    }
+    if (!known) co_return api_response{404, "text/plain", {}, "no such image\n"};
+    if (found.delay.count() > 0) {
+      net::steady_timer timer(co_await net::this_coro::executor, found.delay);
+      co_await timer.async_wait(net::use_awaitable);
+    }
+    co_return api_response{found.status, found.content_type, found.headers, found.body};
+  };
+  server_limits limits;
+  server_ = std::make_unique<loopback_server>(std::move(hooks), limits, 2);
+}
+
+fake_origin::~fake_origin() { server_.reset(); }
+
+void fake_origin::serve(const std::string& path, std::string body, std::string content_type,
+                        int status) {
+  std::lock_guard lock(mutex_);
+  auto& a = answers_[path];
+  a.status = status;
+  a.content_type = std::move(content_type);
+  a.body = std::move(body);
+}
+
+void fake_origin::redirect(const std::string& path, const std::string& location, int status) {
+  std::lock_guard lock(mutex_);
+  auto& a = answers_[path];
+  a.status = status;
+  a.content_type = "text/plain";
+  a.body = "moved\n";
+  a.headers = {{"Location", location}};
+}
+
+void fake_origin::delay(const std::string& path, std::chrono::milliseconds by) {
+  std::lock_guard lock(mutex_);
+  answers_[path].delay = by;
+}
+
+std::size_t fake_origin::hits(const std::string& path) const {
+  std::lock_guard lock(mutex_);
+  const auto it = hits_.find(path);
+  return it == hits_.end() ? 0 : it->second;
+}
+
+std::size_t fake_origin::total_hits() const {
+  std::lock_guard lock(mutex_);
+  std::size_t total = 0;
+  for (const auto& [path, count] : hits_) total += count;
+  return total;
+}
+
+fake_oppo_server::fake_oppo_server(std::vector<oppo_credentials> apps)
+    : api_(oppo::fake_oppo::options{std::move(apps)}) {
+  http_server::hooks hooks;
+  hooks.handle = [this](api_request request) -> net::awaitable<api_response> {
+    oppo::fake_reply reply = api_.handle(request);
+    if (reply.delay.count() > 0) {
+      net::steady_timer timer(co_await net::this_coro::executor, reply.delay);
+      co_await timer.async_wait(net::use_awaitable);
+    }
+    co_return reply.response;
+  };
+  server_limits limits;
+  limits.max_body_bytes = 4 * 1024 * 1024;
+  server_ = std::make_unique<loopback_server>(std::move(hooks), limits, 2);
+}
+
+config test_config(const std::string& oppo_base_url) {
+  config settings;
+  settings.server.listen = "127.0.0.1:0";
+  settings.server.request_deadline = std::chrono::milliseconds(5000);
+  settings.apps.push_back(
+      {test_app_key, test_app_secret, fake_oppo_server::default_oppo_app(), 0});
+  settings.oppo.auth_base_url = oppo_base_url;
+  settings.oppo.media_base_url = oppo_base_url;
+  settings.oppo.timeout = std::chrono::milliseconds(2000);
+  settings.oppo.connect_timeout = std::chrono::milliseconds(1000);
+  settings.fetch.timeout = std::chrono::milliseconds(2000);
+  settings.fetch.connect_timeout = std::chrono::milliseconds(1000);
+  settings.fetch.allow_networks.push_back(*ip_network::parse("127.0.0.0/8"));
+  settings.log.level = log_level::debug;
+  return settings;
+}
+
+gateway_under_test::gateway_under_test(config settings, int threads)
+    : settings_(std::move(settings)),
+      log_file_(std::tmpfile()),
+      log_(settings_.log.level, log_file_),
+      fetch_transport_(std::make_unique<curl_multi_client>()),
+      oppo_transport_(std::make_unique<curl_multi_client>()) {
+  api_ = std::make_unique<gateway>(settings_, *fetch_transport_, *oppo_transport_, log_,
+                                   decode_pool_);
+  http_server::hooks hooks;
+  hooks.handle = [this](api_request request) { return api_->handle(std::move(request)); };
+  hooks.refuse = [this](int status, const api_request& partial) {
+    return api_->refuse(status, partial);
+  };
+  server_limits limits;
+  limits.max_connections = settings_.server.max_connections;
+  limits.max_body_bytes = settings_.server.max_body_bytes;
+  limits.header_timeout = settings_.server.header_timeout;
+  limits.body_timeout = settings_.server.header_timeout;
+  limits.idle_timeout = settings_.server.idle_timeout;
+  server_ = std::make_unique<loopback_server>(std::move(hooks), limits, threads, &log_);
+}
+
+gateway_under_test::~gateway_under_test() {
+  // Threads first, then the transports (their last completions land in the stopped
+  // io_context), then the io_context with whatever is queued.
+  server_->stop();
+  fetch_transport_.reset();
+  oppo_transport_.reset();
+  server_.reset();
+  decode_pool_.join();
+  api_.reset();
+  std::fclose(log_file_);
+}
+
+std::string gateway_under_test::log_output() const {
+  std::fflush(log_file_);
+  std::string text;
+  std::rewind(log_file_);
+  char chunk[4096];
+  while (const std::size_t n = std::fread(chunk, 1, sizeof chunk, log_file_)) text.append(chunk, n);
+  std::fseek(log_file_, 0, SEEK_END);
+  return text;
+}
+
+namespace {
+size_t collect_body(char* data, size_t size, size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+size_t collect_header(char* data, size_t size, size_t count, void* user) {
+  auto* headers = static_cast<std::map<std::string, std::string>*>(user);
+  std::string line(data, size * count);
+  const auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ')) value.erase(0, 1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
+    (*headers)[to_lower(line.substr(0, colon))] = value;
+  }
+  return size * count;
+}
+}  // namespace
+
+client_response http_call(const std::string& method, const std::string& url,
+                          const std::string& body, const std::vector<std::string>& headers) {
+  (void)curl_ready;
+  client_response response;
+  CURL* curl = curl_easy_init();
+  curl_slist* list = nullptr;
+  for (const auto& header : headers) list = curl_slist_append(list, header.c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_PROXY, "");
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "POST" || !body.empty()) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+  const CURLcode code = curl_easy_perform(curl);
+  if (code == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  } else {
+    response.error = curl_easy_strerror(code);
+  }
+  curl_slist_free_all(list);
+  curl_easy_cleanup(curl);
+  return response;
+}
+
+std::string basic_header(const std::string& user, const std::string& password) {
+  return "Authorization: Basic " + base64_encode(user + ":" + password);
+}
+
+client_response post_images(const gateway_under_test& gateway, const std::string& body,
+                            const std::vector<std::string>& extra_headers) {
+  std::vector<std::string> headers = {basic_header(test_app_key, test_app_secret)};
+  headers.insert(headers.end(), extra_headers.begin(), extra_headers.end());
+  return http_call("POST", gateway.url("/v4/image/oppo"), body, headers);
+}
+
+}  // namespace image_gateway::testing
