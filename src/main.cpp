@@ -88,6 +88,8 @@ class drain_controller {
 
  private:
   void stop_accepting() {
+    log_.write(log_level::info, "drain window over, no longer accepting");
+    api_.end_drain_window();
     server_.stop_accepting();
     server_.close_idle_connections();
     give_up_at_ = std::chrono::steady_clock::now() + settings_.server.request_deadline +
@@ -135,6 +137,7 @@ int run(const config& settings) {
   hooks.refuse = [&api](int status, const api_request& partial) {
     return api.refuse(status, partial);
   };
+  hooks.connections_changed = [&api](int delta) { api.connections_changed(delta); };
   http_server server(io, settings.server.listen, limits_from(settings.server), std::move(hooks),
                      &log);
   try {

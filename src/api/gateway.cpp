@@ -3,8 +3,10 @@
 
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 
 #include "gateway_impl.hpp"
+#include "image_gateway/metrics/metrics.hpp"
 #include "router.hpp"
 
 namespace image_gateway {
@@ -48,7 +50,7 @@ api_response error_response(const api_error& error) {
   if (error.kind == error_kind::unauthorized) {
     response.with_header("WWW-Authenticate", "Basic realm=\"image-gateway\"");
   }
-  if (row.http_status == 503 || row.http_status == 429) response.with_header("Retry-After", "1");
+  if (row.http_status == 503) response.with_header("Retry-After", "1");
   return response;
 }
 
@@ -68,7 +70,10 @@ gateway::impl::impl(const config& settings_in, http_client& fetch_transport_in,
       fetch{settings_in.fetch,
             std::make_shared<const address_policy>(settings_in.fetch.allow_networks)},
       uploads(settings_in.cache.max_entries),
-      oppo(oppo_transport, settings_in.oppo) {}
+      oppo(oppo_transport, settings_in.oppo) {
+  stats.cache_entries.set_source([this] { return static_cast<double>(uploads.size()); });
+  stats.cache_evictions.set_source([this] { return static_cast<double>(uploads.evictions()); });
+}
 
 gateway::gateway(const config& settings, http_client& fetch_transport, http_client& oppo_transport,
                  logger& log, boost::asio::thread_pool& decode_pool)
@@ -78,6 +83,46 @@ gateway::~gateway() = default;
 
 void gateway::begin_drain() { impl_->draining = true; }
 bool gateway::draining() const { return impl_->draining; }
+void gateway::end_drain_window() { impl_->drain_window_over = true; }
+void gateway::connections_changed(int delta) { impl_->stats.connections.add(delta); }
+metrics::registry& gateway::metrics() { return impl_->stats; }
+
+namespace {
+// Holds one of the max_inflight places for as long as an image request runs.
+class in_flight_slot {
+ public:
+  in_flight_slot(std::atomic<std::size_t>& count, metrics::gauge& gauge)
+      : count_(count), gauge_(gauge) {
+    gauge_.add(1);
+  }
+  ~in_flight_slot() {
+    --count_;
+    gauge_.add(-1);
+  }
+  in_flight_slot(const in_flight_slot&) = delete;
+  in_flight_slot& operator=(const in_flight_slot&) = delete;
+
+ private:
+  std::atomic<std::size_t>& count_;
+  metrics::gauge& gauge_;
+};
+
+std::string_view route_name(route r) {
+  switch (r) {
+    case route::image_upload:
+      return "image";
+    case route::health:
+      return "healthz";
+    case route::ready:
+      return "readyz";
+    case route::metrics:
+      return "metrics";
+    case route::not_found:
+      break;
+  }
+  return "other";
+}
+}  // namespace
 
 boost::asio::awaitable<api_response> gateway::handle(api_request request) {
   const auto started = std::chrono::steady_clock::now();
@@ -86,9 +131,26 @@ boost::asio::awaitable<api_response> gateway::handle(api_request request) {
   trace.request_id = is_sane_request_id(caller_id) ? std::string(caller_id) : new_request_id();
 
   api_response response;
-  switch (resolve_route(request.method, request.path)) {
+  const route where = resolve_route(request.method, request.path);
+  switch (where) {
     case route::image_upload:
-      response = co_await impl_->upload_images(request, trace);
+      // Shed before any work (even auth): overload must stay cheap.
+      if (impl_->drain_window_over) {
+        impl_->stats.shed.add({"draining"});
+        response =
+            trace.fail({error_kind::overloaded, "the gateway is shutting down", std::nullopt});
+      } else if (impl_->in_flight.fetch_add(1) >= impl_->settings.server.max_inflight) {
+        --impl_->in_flight;
+        impl_->stats.shed.add({"max_inflight"});
+        response = trace.fail({error_kind::overloaded,
+                               "the gateway is at its limit of " +
+                                   std::to_string(impl_->settings.server.max_inflight) +
+                                   " requests in flight",
+                               std::nullopt});
+      } else {
+        in_flight_slot slot(impl_->in_flight, impl_->stats.in_flight);
+        response = co_await impl_->upload_images(request, trace);
+      }
       break;
     case route::health:
       response = status_json(200, "ok");
@@ -97,16 +159,32 @@ boost::asio::awaitable<api_response> gateway::handle(api_request request) {
       response = impl_->draining ? status_json(503, "draining") : status_json(200, "ready");
       break;
     case route::metrics:
+      response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      response.body = impl_->stats.render();
+      break;
     case route::not_found:
       response = trace.fail({error_kind::route_not_found,
                              "no " + request.method + " " + request.path + " here", std::nullopt});
       break;
   }
   response.with_header("X-Request-Id", trace.request_id);
+  if (trace.rate) {
+    const auto& rate = *trace.rate;
+    std::ostringstream limit;
+    limit << rate.limit;
+    response.with_header("X-Rate-Limit-Limit", limit.str());
+    response.with_header("X-Rate-Limit-Remaining", std::to_string(rate.remaining));
+    response.with_header("X-Rate-Limit-Reset", std::to_string(rate.reset_s));
+    if (!rate.allowed) response.with_header("Retry-After", std::to_string(rate.retry_after_s));
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  impl_->stats.requests.add({std::to_string(trace.error ? describe(*trace.error).code : 0),
+                             std::to_string(response.status)});
+  impl_->stats.request_duration.observe({std::string(route_name(where))},
+                                        std::chrono::duration<double>(elapsed).count());
 
   logger& log = impl_->log;
   if (log.enabled(log_level::info)) {
-    const auto elapsed = std::chrono::steady_clock::now() - started;
     nlohmann::json fields = {
         {"request_id", trace.request_id},
         {"remote", request.remote_address},

@@ -7,9 +7,11 @@
 
 #include "image_fetch.hpp"
 #include "image_gateway/api/gateway.hpp"
+#include "image_gateway/api/rate_limit.hpp"
 #include "image_gateway/auth/basic_auth.hpp"
 #include "image_gateway/cache/upload_cache.hpp"
 #include "image_gateway/log/logger.hpp"
+#include "image_gateway/metrics/metrics.hpp"
 #include "image_gateway/oppo/oppo_client.hpp"
 
 namespace image_gateway {
@@ -25,6 +27,7 @@ struct request_trace {
   std::size_t bytes_fetched = 0;
   std::chrono::microseconds upstream_time{0};
   std::optional<error_kind> error;
+  std::optional<rate_limiter::decision> rate;  // set when the app has a rate limit
 
   // Notes the error for the log line and makes its answer.
   api_response fail(const api_error& failure);
@@ -42,11 +45,19 @@ struct gateway::impl {
   fetch_rules fetch;
   upload_cache uploads;
   oppo::oppo_client oppo;
+  rate_limiter limiter;
+  metrics::registry stats;
+  std::atomic<std::size_t> in_flight{0};
   std::atomic<bool> draining{false};
+  std::atomic<bool> drain_window_over{false};
 
   // POST /v4/image/oppo once routed: auth, body, fetch, checks, cache, upload.
   boost::asio::awaitable<api_response> upload_images(const api_request& request,
                                                      request_trace& trace);
+  // One image fetch, counted in the metrics.
+  boost::asio::awaitable<result<fetched_image>> fetch_counted(
+      std::string url, image_kind kind, std::size_t max_bytes,
+      std::chrono::steady_clock::time_point deadline);
 };
 
 }  // namespace image_gateway

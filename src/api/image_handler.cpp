@@ -51,6 +51,17 @@ net::awaitable<api_response> gateway::impl::upload_images(const api_request& req
         {error_kind::unauthorized, "missing or wrong Basic credentials", std::nullopt});
   }
   trace.app_key = app->app_key;
+  if (app->rate_limit_per_s > 0) {
+    trace.rate =
+        limiter.take(app->app_key, app->rate_limit_per_s, std::chrono::steady_clock::now());
+    if (!trace.rate->allowed) {
+      stats.rate_limited.add({app->app_key});
+      co_return trace.fail({error_kind::rate_limited,
+                            "app " + app->app_key + " is over its limit of " +
+                                std::to_string(app->rate_limit_per_s) + " requests per second",
+                            std::nullopt});
+    }
+  }
 
   auto parsed = parse_image_request(request.body);
   if (!parsed) co_return trace.fail(parsed.error());
@@ -65,16 +76,15 @@ net::awaitable<api_response> gateway::impl::upload_images(const api_request& req
   }
 
   // Stage: fetch, both at once.
+  const auto fetch_job = [&](image_job& job) {
+    return fetch_counted(job.url, job.kind, job.rule->max_bytes, deadline);
+  };
   if (jobs.size() == 2) {
-    auto [first, second] = co_await (fetch_image(fetch_transport, fetch, jobs[0].url, jobs[0].kind,
-                                                 jobs[0].rule->max_bytes, deadline) &&
-                                     fetch_image(fetch_transport, fetch, jobs[1].url, jobs[1].kind,
-                                                 jobs[1].rule->max_bytes, deadline));
+    auto [first, second] = co_await (fetch_job(jobs[0]) && fetch_job(jobs[1]));
     jobs[0].fetched.emplace(std::move(first));
     jobs[1].fetched.emplace(std::move(second));
   } else {
-    jobs[0].fetched.emplace(co_await fetch_image(fetch_transport, fetch, jobs[0].url, jobs[0].kind,
-                                                 jobs[0].rule->max_bytes, deadline));
+    jobs[0].fetched.emplace(co_await fetch_job(jobs[0]));
   }
   for (image_job& job : jobs) {
     if (!*job.fetched) co_return trace.fail(job.fetched->error());
@@ -94,6 +104,7 @@ net::awaitable<api_response> gateway::impl::upload_images(const api_request& req
     job.digest = sha256_hex(*job.fetched->value().bytes);
     job.picture_id = uploads.find({job.digest, job.kind, app->oppo.app_key}, now);
     job.from_cache = job.picture_id.has_value();
+    stats.cache_lookups.add({job.from_cache ? "hit" : "miss"});
   }
   if (settings.images.verify_decode) {
     for (image_job& job : jobs) {
@@ -147,6 +158,23 @@ net::awaitable<api_response> gateway::impl::upload_images(const api_request& req
   response.body = body.dump();
   response.with_header("X-Cache", trace.cache);
   co_return response;
+}
+
+net::awaitable<result<fetched_image>> gateway::impl::fetch_counted(std::string url, image_kind kind,
+                                                                   std::size_t max_bytes,
+                                                                   steady_time deadline) {
+  const auto started = std::chrono::steady_clock::now();
+  auto fetched =
+      co_await fetch_image(fetch_transport, fetch, std::move(url), kind, max_bytes, deadline);
+  stats.fetch_duration.observe(
+      {}, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  if (fetched) {
+    stats.fetches.add({"ok"});
+    stats.fetched_bytes.add({}, static_cast<double>(fetched.value().bytes->size()));
+  } else {
+    stats.fetches.add({std::string(to_string(fetched.error().kind))});
+  }
+  co_return fetched;
 }
 
 }  // namespace image_gateway

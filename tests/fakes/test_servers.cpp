@@ -124,8 +124,7 @@ config test_config(const std::string& oppo_base_url) {
   config settings;
   settings.server.listen = "127.0.0.1:0";
   settings.server.request_deadline = std::chrono::milliseconds(5000);
-  settings.apps.push_back(
-      {test_app_key, test_app_secret, fake_oppo_server::default_oppo_app(), 0});
+  settings.apps.push_back({test_app_key, test_app_secret, fake_oppo_server::default_oppo_app(), 0});
   settings.oppo.auth_base_url = oppo_base_url;
   settings.oppo.media_base_url = oppo_base_url;
   settings.oppo.timeout = std::chrono::milliseconds(2000);
@@ -143,13 +142,14 @@ gateway_under_test::gateway_under_test(config settings, int threads)
       log_(settings_.log.level, log_file_),
       fetch_transport_(std::make_unique<curl_multi_client>()),
       oppo_transport_(std::make_unique<curl_multi_client>()) {
-  api_ = std::make_unique<gateway>(settings_, *fetch_transport_, *oppo_transport_, log_,
-                                   decode_pool_);
+  api_ =
+      std::make_unique<gateway>(settings_, *fetch_transport_, *oppo_transport_, log_, decode_pool_);
   http_server::hooks hooks;
   hooks.handle = [this](api_request request) { return api_->handle(std::move(request)); };
   hooks.refuse = [this](int status, const api_request& partial) {
     return api_->refuse(status, partial);
   };
+  hooks.connections_changed = [this](int delta) { api_->connections_changed(delta); };
   server_limits limits;
   limits.max_connections = settings_.server.max_connections;
   limits.max_body_bytes = settings_.server.max_body_bytes;

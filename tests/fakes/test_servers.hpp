@@ -1,9 +1,9 @@
 #pragma once
 // Real loopback servers for integration tests: the gateway under test, a fake OPPO and a fake
 // image origin, each on 127.0.0.1:0 with its own io_context thread, plus a blocking client.
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>

@@ -12,6 +12,9 @@
 namespace image_gateway {
 
 class logger;
+namespace metrics {
+struct registry;
+}
 
 // The whole HTTP API of image-gateway as a function from request to response: routing, the
 // v4 image endpoint, health, readiness, request ids and the per-request log line. Owns the
@@ -31,9 +34,15 @@ class gateway {
   // The answer to a request the HTTP server refuses before the handler (400, 413, 431, 503).
   api_response refuse(int http_status, const api_request& partial);
 
-  // SIGTERM: /readyz answers 503 from now on.
+  // SIGTERM: /readyz answers 503 from now on; requests are still served normally.
   void begin_drain();
   bool draining() const;
+  // The drain window is over: image requests still arriving on open connections get 503.
+  void end_drain_window();
+
+  // Client connections opened (+1) or closed (-1), for the connections gauge.
+  void connections_changed(int delta);
+  metrics::registry& metrics();
 
   struct impl;
 

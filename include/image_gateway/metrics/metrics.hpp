@@ -1,0 +1,120 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace image_gateway::metrics {
+
+using label_values = std::vector<std::string>;
+
+// A counter with labels; values only go up. Thread-safe.
+class counter_family {
+ public:
+  counter_family(std::string name, std::string help, std::vector<std::string> label_names);
+  void add(const label_values& labels, double amount = 1);
+  double value(const label_values& labels) const;
+  void render(std::string& out) const;
+
+ private:
+  std::string name_, help_;
+  std::vector<std::string> label_names_;
+  mutable std::mutex mutex_;
+  std::map<label_values, double> values_;
+};
+
+// A histogram with labels and fixed buckets (upper bounds, seconds or bytes). Thread-safe.
+class histogram_family {
+ public:
+  histogram_family(std::string name, std::string help, std::vector<std::string> label_names,
+                   std::vector<double> bounds);
+  void observe(const label_values& labels, double value);
+  std::uint64_t count(const label_values& labels) const;
+  void render(std::string& out) const;
+
+ private:
+  struct series {
+    std::vector<std::uint64_t> buckets;  // per bound, not cumulative
+    double sum = 0;
+    std::uint64_t count = 0;
+  };
+  std::string name_, help_;
+  std::vector<std::string> label_names_;
+  std::vector<double> bounds_;
+  mutable std::mutex mutex_;
+  std::map<label_values, series> series_;
+};
+
+// A value read when scraped: an atomic it owns, or a function of other state (set_source).
+// `type` is "gauge", or "counter" for a total kept elsewhere (e.g. cache evictions).
+class gauge {
+ public:
+  gauge(std::string name, std::string help, std::string type = "gauge");
+  void add(double delta);
+  void set_source(std::function<double()> read);
+  double value() const;
+  void render(std::string& out) const;
+
+ private:
+  std::string name_, help_, type_;
+  std::function<double()> read_;
+  std::atomic<double> value_{0};
+};
+
+// Latency buckets in seconds: 1 ms .. 30 s.
+std::vector<double> latency_buckets();
+
+// Everything image-gateway exports at GET /metrics (Prometheus text format 0.0.4).
+struct registry {
+  counter_family requests{"image_gateway_requests_total",
+                          "Requests answered, by SPEC error code (0 for success) and HTTP status.",
+                          {"code", "status"}};
+  histogram_family request_duration{"image_gateway_request_duration_seconds",
+                                    "Time from a complete request to its answer, by route.",
+                                    {"route"},
+                                    latency_buckets()};
+  gauge in_flight{"image_gateway_requests_in_flight",
+                  "Image requests being processed now (shed above server.max_inflight)."};
+  counter_family shed{"image_gateway_requests_shed_total",
+                      "Requests refused with 503 because of max_inflight or the drain.",
+                      {"reason"}};
+  counter_family rate_limited{"image_gateway_rate_limited_total",
+                              "Requests refused with 429 by the per-app rate limit.",
+                              {"app"}};
+  counter_family fetches{"image_gateway_fetches_total",
+                         "Image fetches, by outcome (ok, blocked, too_large, failed, ...).",
+                         {"outcome"}};
+  histogram_family fetch_duration{"image_gateway_fetch_duration_seconds",
+                                  "Time to fetch one image from its origin.",
+                                  {},
+                                  latency_buckets()};
+  counter_family fetched_bytes{
+      "image_gateway_fetched_bytes_total", "Image bytes received from origins.", {}};
+  counter_family oppo_calls{"image_gateway_oppo_calls_total",
+                            "Calls to OPPO, by endpoint (auth, upload) and outcome.",
+                            {"endpoint", "outcome"}};
+  histogram_family oppo_duration{"image_gateway_oppo_call_duration_seconds",
+                                 "Time of one call to OPPO, by endpoint.",
+                                 {"endpoint"},
+                                 latency_buckets()};
+  counter_family token_refreshes{"image_gateway_oppo_token_refreshes_total",
+                                 "OPPO auth token refreshes, by outcome.",
+                                 {"outcome"}};
+  counter_family cache_lookups{"image_gateway_upload_cache_lookups_total",
+                               "Upload cache lookups, by result (hit, miss).",
+                               {"result"}};
+  gauge cache_entries{"image_gateway_upload_cache_entries", "Ids in the upload cache now."};
+  gauge cache_evictions{"image_gateway_upload_cache_evictions_total",
+                        "Ids evicted from the upload cache to stay within max_entries.", "counter"};
+  gauge connections{"image_gateway_connections_open", "Client connections open now."};
+
+  // The whole exposition.
+  std::string render() const;
+};
+
+}  // namespace image_gateway::metrics
