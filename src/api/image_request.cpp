@@ -1,1 +1,104 @@
-// TODO: implemented in progress
+#include "image_gateway/api/image_request.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "image_gateway/fetch/url_policy.hpp"
+
+namespace image_gateway {
+
+namespace {
+
+// nlohmann's parser recurses once per nesting level; a body of 16 MiB of '[' would exhaust the
+// stack. Real requests nest one level.
+constexpr int max_nesting_depth = 64;
+
+// True when brackets outside strings nest deeper than the limit. Cheap and exact enough: it
+// tracks strings and escapes, so brackets inside string values do not count.
+bool nests_too_deep(std::string_view body) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : body) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case '[':
+      case '{':
+        if (++depth > max_nesting_depth) return true;
+        break;
+      case ']':
+      case '}':
+        --depth;
+        break;
+      default:
+        break;
+    }
+  }
+  return false;
+}
+
+api_error bad_json() { return {error_kind::bad_json, "request body is not a JSON object", {}}; }
+
+}  // namespace
+
+std::string_view url_field(image_kind kind) {
+  return kind == image_kind::big ? "big_picture_url" : "small_picture_url";
+}
+
+std::string_view id_field(image_kind kind) {
+  return kind == image_kind::big ? "big_picture_id" : "small_picture_id";
+}
+
+std::string_view kind_name(image_kind kind) {
+  return kind == image_kind::big ? "big_picture" : "small_picture";
+}
+
+result<image_request> parse_image_request(std::string_view body) {
+  if (nests_too_deep(body)) {
+    return api_error{
+        error_kind::bad_json,
+        "request body nests deeper than " + std::to_string(max_nesting_depth) + " levels",
+        {}};
+  }
+  const nlohmann::json json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) return bad_json();
+
+  image_request request;
+  for (const image_kind kind : all_image_kinds) {
+    const std::string_view field = url_field(kind);
+    const auto found = json.find(field);
+    if (found == json.end() || found->is_null()) continue;
+    if (!found->is_string()) {
+      return api_error{error_kind::field_invalid, std::string(field) + " must be a string", {}};
+    }
+    const auto& text = found->get_ref<const std::string&>();
+    if (text.empty()) continue;  // "" means not asked for, like null
+    (kind == image_kind::big ? request.big_url : request.small_url) = text;
+  }
+  if (!request.big_url && !request.small_url) {
+    return api_error{error_kind::missing_parameter,
+                     "neither big_picture_url nor small_picture_url was given",
+                     {}};
+  }
+  for (const image_kind kind : all_image_kinds) {
+    const std::optional<std::string>& url = request.url(kind);
+    if (!url) continue;
+    if (std::optional<std::string> reason = url_refusal(*url)) {
+      return api_error{error_kind::url_invalid, std::string(url_field(kind)) + ": " + *reason, {}};
+    }
+  }
+  return request;
+}
+
+}  // namespace image_gateway

@@ -1,1 +1,64 @@
-// TODO: implemented in progress
+#include "image_gateway/auth/basic_auth.hpp"
+
+#include "image_gateway/util/sha256.hpp"
+#include "image_gateway/util/strings.hpp"
+
+namespace image_gateway {
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  return text;
+}
+
+}  // namespace
+
+std::optional<basic_credentials> parse_basic_authorization(std::string_view header_value) {
+  constexpr std::string_view scheme = "basic";
+  std::string_view rest = trim(header_value);
+  if (rest.size() <= scheme.size() || !iequals(rest.substr(0, scheme.size()), scheme)) {
+    return std::nullopt;
+  }
+  rest.remove_prefix(scheme.size());
+  if (rest.front() != ' ') return std::nullopt;  // "Basicx…" or "Basic\t…" is another scheme
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  if (rest.empty()) return std::nullopt;
+
+  std::optional<std::string> decoded = base64_decode(rest);
+  if (!decoded) return std::nullopt;
+  // RFC 7617: the user-id cannot contain a colon, the password can.
+  const std::size_t colon = decoded->find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  return basic_credentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
+}
+
+app_registry::app_registry(std::vector<app_config> apps) : apps_(std::move(apps)) {
+  for (std::size_t i = 0; i < apps_.size(); ++i) {
+    if (!index_by_key_.emplace(apps_[i].app_key, i).second) {
+      throw config_error("apps[" + std::to_string(i) + "].app_key: duplicate app key \"" +
+                         apps_[i].app_key + "\"");
+    }
+  }
+}
+
+const app_config* app_registry::authenticate(std::string_view authorization_header) const {
+  const std::optional<basic_credentials> credentials =
+      parse_basic_authorization(authorization_header);
+  if (!credentials) return nullptr;
+  // App keys are public identifiers; only the secret needs the constant-time treatment.
+  const auto found = index_by_key_.find(credentials->user);
+  const app_config* app = found == index_by_key_.end() ? nullptr : &apps_[found->second];
+  // Compare fixed-length digests so neither the secret's length nor where it differs leaks.
+  // The compare runs for unknown keys too, so both failures take the same path.
+  const std::string presented = sha256_hex(credentials->password);
+  const std::string expected = sha256_hex(app != nullptr ? std::string_view(app->master_secret)
+                                                         : std::string_view("\x01unknown"));
+  const bool secret_ok = constant_time_equal(presented, expected);
+  return app != nullptr && secret_ok ? app : nullptr;
+}
+
+}  // namespace image_gateway

@@ -1,1 +1,164 @@
 #include <gtest/gtest.h>
+
+#include <string>
+
+#include "image_gateway/api/image_request.hpp"
+
+namespace image_gateway {
+namespace {
+
+const std::string big = "https://cdn.example.com/b.png";
+const std::string small = "https://cdn.example.com/s.png";
+
+api_error error_of(std::string_view body) {
+  result<image_request> parsed = parse_image_request(body);
+  EXPECT_FALSE(parsed.ok()) << body;
+  if (parsed.ok()) return {error_kind::internal, "parsed", {}};
+  return parsed.take_error();
+}
+
+TEST(ImageKinds, FieldNames) {
+  EXPECT_EQ(url_field(image_kind::big), "big_picture_url");
+  EXPECT_EQ(url_field(image_kind::small), "small_picture_url");
+  EXPECT_EQ(id_field(image_kind::big), "big_picture_id");
+  EXPECT_EQ(id_field(image_kind::small), "small_picture_id");
+  EXPECT_EQ(kind_name(image_kind::big), "big_picture");
+  EXPECT_EQ(kind_name(image_kind::small), "small_picture");
+}
+
+TEST(ImageRequest, BothUrls) {
+  auto parsed = parse_image_request(R"({"big_picture_url":")" + big + R"(","small_picture_url":")" +
+                                    small + R"("})");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().detail;
+  EXPECT_EQ(parsed.value().big_url, big);
+  EXPECT_EQ(parsed.value().small_url, small);
+  EXPECT_EQ(parsed.value().url(image_kind::big), big);
+  EXPECT_EQ(parsed.value().url(image_kind::small), small);
+}
+
+TEST(ImageRequest, OnlyOneUrlAndOtherFieldsIgnored) {
+  auto parsed = parse_image_request(R"({"small_picture_url":")" + small +
+                                    R"(","style":3,"extra":{"a":[1,2]}})");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().detail;
+  EXPECT_FALSE(parsed.value().big_url);
+  EXPECT_EQ(parsed.value().small_url, small);
+}
+
+TEST(ImageRequest, NullAndEmptyMeanNotAskedFor) {
+  auto parsed =
+      parse_image_request(R"({"big_picture_url":null,"small_picture_url":")" + small + R"("})");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_FALSE(parsed.value().big_url);
+  parsed = parse_image_request(R"({"big_picture_url":")" + big + R"(","small_picture_url":""})");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed.value().big_url, big);
+  EXPECT_FALSE(parsed.value().small_url);
+}
+
+TEST(ImageRequest, NotAnObjectIsBadJson) {
+  for (const std::string body : {"", "[]", "[{\"big_picture_url\":\"x\"}]", "\"text\"", "42",
+                                 "null", "true", "{", "{\"big_picture_url\":}", "big_picture_url=x",
+                                 "{\"a\":1} trailing", "{\"big_picture_url\":\"\xff\"}"}) {
+    const api_error e = error_of(body);
+    EXPECT_EQ(e.kind, error_kind::bad_json) << body;
+    EXPECT_EQ(e.detail, "request body is not a JSON object") << body;
+  }
+}
+
+TEST(ImageRequest, FieldThatIsNotAStringIsInvalid) {
+  api_error e = error_of(R"({"big_picture_url":5,"small_picture_url":"x"})");
+  EXPECT_EQ(e.kind, error_kind::field_invalid);
+  EXPECT_EQ(e.detail, "big_picture_url must be a string");
+  e = error_of(R"({"big_picture_url":")" + big + R"(","small_picture_url":["x"]})");
+  EXPECT_EQ(e.kind, error_kind::field_invalid);
+  EXPECT_EQ(e.detail, "small_picture_url must be a string");
+  for (const std::string value : {"true", "{}", "[]", "0", "1.5"}) {
+    e = error_of(R"({"small_picture_url":)" + value + "}");
+    EXPECT_EQ(e.kind, error_kind::field_invalid) << value;
+  }
+}
+
+TEST(ImageRequest, BigIsReportedBeforeSmall) {
+  const api_error e = error_of(R"({"small_picture_url":1,"big_picture_url":false})");
+  EXPECT_EQ(e.detail, "big_picture_url must be a string");
+}
+
+TEST(ImageRequest, TypeCheckedBeforeMissing) {
+  // A bad-typed small with an absent big is field_invalid, not missing_parameter.
+  const api_error e = error_of(R"({"small_picture_url":{}})");
+  EXPECT_EQ(e.kind, error_kind::field_invalid);
+}
+
+TEST(ImageRequest, NoneAskedForIsMissingParameter) {
+  for (const std::string body : {"{}", R"({"big_picture_url":null,"small_picture_url":""})",
+                                 R"({"big_picture_url":"","other":"x"})",
+                                 R"({"BIG_PICTURE_URL":"https://a.example/b.png"})"}) {
+    const api_error e = error_of(body);
+    EXPECT_EQ(e.kind, error_kind::missing_parameter) << body;
+    EXPECT_EQ(e.detail, "neither big_picture_url nor small_picture_url was given");
+  }
+}
+
+TEST(ImageRequest, RefusedUrlIsUrlInvalidWithField) {
+  api_error e = error_of(R"({"big_picture_url":"ftp://cdn.example.com/b.png"})");
+  EXPECT_EQ(e.kind, error_kind::url_invalid);
+  EXPECT_EQ(e.detail.rfind("big_picture_url: ", 0), 0u) << e.detail;
+  EXPECT_GT(e.detail.size(), std::string("big_picture_url: ").size());
+
+  e = error_of(R"({"big_picture_url":")" + big +
+               R"(","small_picture_url":"https://user:pass@cdn.example.com/s.png"})");
+  EXPECT_EQ(e.kind, error_kind::url_invalid);
+  EXPECT_EQ(e.detail.rfind("small_picture_url: ", 0), 0u) << e.detail;
+}
+
+TEST(ImageRequest, UrlChecksBigBeforeSmall) {
+  const api_error e = error_of(
+      R"({"small_picture_url":"ftp://a.example/s.png","big_picture_url":"https://u:p@a.example/b.png"})");
+  EXPECT_EQ(e.kind, error_kind::url_invalid);
+  EXPECT_EQ(e.detail.rfind("big_picture_url: ", 0), 0u) << e.detail;
+}
+
+TEST(ImageRequest, TypesOfBothAreCheckedBeforeAnyUrl) {
+  // A bad type on small wins over a refused URL on big: types are checked for both first.
+  const api_error e =
+      error_of(R"({"big_picture_url":"ftp://a.example/b.png","small_picture_url":7})");
+  EXPECT_EQ(e.kind, error_kind::field_invalid);
+  EXPECT_EQ(e.detail, "small_picture_url must be a string");
+}
+
+std::string nested(int depth, std::string_view open, std::string_view close) {
+  std::string body;
+  for (int i = 0; i < depth; ++i) body += open;
+  for (int i = 0; i < depth; ++i) body += close;
+  return body;
+}
+
+TEST(ImageRequest, DeepNestingIsRefusedBeforeParsing) {
+  // 64 levels in total are fine (the outer object plus 63 arrays)...
+  const std::string ok =
+      R"({"small_picture_url":")" + small + R"(","x":)" + nested(63, "[", "]") + "}";
+  EXPECT_TRUE(parse_image_request(ok).ok());
+  // ...65 are not.
+  const std::string deep =
+      R"({"small_picture_url":")" + small + R"(","x":)" + nested(64, "[", "]") + "}";
+  api_error e = error_of(deep);
+  EXPECT_EQ(e.kind, error_kind::bad_json);
+  EXPECT_NE(e.detail.find("64"), std::string::npos) << e.detail;
+  // A hostile body of a million brackets does not reach the recursive parser.
+  e = error_of(std::string(1'000'000, '['));
+  EXPECT_EQ(e.kind, error_kind::bad_json);
+  e = error_of(nested(100'000, "{\"a\":", "}"));
+  EXPECT_EQ(e.kind, error_kind::bad_json);
+}
+
+TEST(ImageRequest, BracketsInsideStringsDoNotCountAsNesting) {
+  const std::string brackets(200, '[');
+  const std::string body =
+      R"({"small_picture_url":")" + small + R"(","note":"\")" + brackets + R"("})";
+  auto parsed = parse_image_request(body);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().detail;
+  EXPECT_EQ(parsed.value().small_url, small);
+}
+
+}  // namespace
+}  // namespace image_gateway

@@ -64,7 +64,7 @@ std::string error_body(const api_error& error);
 template <class T>
 class result {
  public:
-  result(T value) : state_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
+  result(T value) : state_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
   result(api_error error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return state_.index() == 0; }

@@ -9,9 +9,9 @@ namespace image_gateway {
 
 // An HTTP request as the handlers see it: no Beast types beyond server/.
 struct api_request {
-  std::string method;          // "GET", "POST", …
-  std::string target;          // as sent, with the query string
-  std::string path;            // target without the query string
+  std::string method;                                        // "GET", "POST", …
+  std::string target;                                        // as sent, with the query string
+  std::string path;                                          // target without the query string
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
   std::string remote_address;  // "127.0.0.1:53211"

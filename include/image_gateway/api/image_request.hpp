@@ -11,9 +11,9 @@ namespace image_gateway {
 enum class image_kind { big, small };
 inline constexpr image_kind all_image_kinds[] = {image_kind::big, image_kind::small};
 
-std::string_view url_field(image_kind kind);   // "big_picture_url"
-std::string_view id_field(image_kind kind);    // "big_picture_id"
-std::string_view kind_name(image_kind kind);   // "big_picture" (OPPO's upload path segment)
+std::string_view url_field(image_kind kind);  // "big_picture_url"
+std::string_view id_field(image_kind kind);   // "big_picture_id"
+std::string_view kind_name(image_kind kind);  // "big_picture" (OPPO's upload path segment)
 
 // What the caller asked for: a URL per image kind, absent when not asked for.
 struct image_request {
