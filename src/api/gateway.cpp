@@ -231,8 +231,22 @@ api_response gateway::refuse(int http_status, const api_request& partial) {
       break;
   }
   const std::string_view caller_id = partial.header("x-request-id");
-  response.with_header("X-Request-Id",
-                       is_sane_request_id(caller_id) ? std::string(caller_id) : new_request_id());
+  const std::string request_id =
+      is_sane_request_id(caller_id) ? std::string(caller_id) : new_request_id();
+  response.with_header("X-Request-Id", request_id);
+  const int code = http_status == 503 ? describe(error_kind::overloaded).code
+                                      : describe(error_kind::bad_json).code;
+  impl_->stats.requests.add({std::to_string(code), std::to_string(response.status)});
+  if (http_status == 503) impl_->stats.shed.add({"max_connections"});
+  if (impl_->log.enabled(log_level::info)) {
+    impl_->log.write(log_level::info, "request refused",
+                     {{"request_id", request_id},
+                      {"remote", partial.remote_address},
+                      {"method", partial.method},
+                      {"path", partial.path},
+                      {"status", response.status},
+                      {"code", code}});
+  }
   return response;
 }
 
