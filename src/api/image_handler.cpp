@@ -1,6 +1,8 @@
 // POST /v4/image/oppo: the pipeline from a caller's URLs to OPPO picture ids.
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
@@ -28,17 +30,29 @@ struct image_job {
   bool from_cache = false;
 };
 
-net::awaitable<std::optional<api_error>> decode_on(net::thread_pool& pool,
-                                                   std::shared_ptr<const std::string> bytes,
-                                                   image_kind kind) {
-  // Decoding takes milliseconds of CPU: never on an I/O thread.
-  co_return co_await net::co_spawn(
-      pool,
-      [bytes, kind]() -> net::awaitable<std::optional<api_error>> {
-        const std::span view(reinterpret_cast<const unsigned char*>(bytes->data()), bytes->size());
-        co_return verify_decode(view, url_field(kind));
+// Decoding takes milliseconds of CPU, so it runs on the decode pool, never on an I/O thread;
+// the awaiting coroutine resumes on its own executor. (A plain handler, not a lambda coroutine:
+// GCC 12 mishandles the captures of a coroutine lambda handed to co_spawn.)
+template <class Token>
+auto async_verify_decode(net::thread_pool& pool, std::shared_ptr<const std::string> bytes,
+                         image_kind kind, Token&& token) {
+  return net::async_initiate<Token, void(std::optional<api_error>)>(
+      [&pool](auto handler, std::shared_ptr<const std::string> image, image_kind which) {
+        auto resume_on = net::get_associated_executor(handler);
+        auto work = net::make_work_guard(resume_on);
+        net::post(pool, [handler = std::move(handler), work = std::move(work),
+                         image = std::move(image), which]() mutable {
+          const std::span view(reinterpret_cast<const unsigned char*>(image->data()),
+                               image->size());
+          std::optional<api_error> problem = verify_decode(view, url_field(which));
+          auto executor = work.get_executor();
+          net::dispatch(executor, [handler = std::move(handler), work = std::move(work),
+                                   problem = std::move(problem)]() mutable {
+            std::move(handler)(std::move(problem));
+          });
+        });
       },
-      net::use_awaitable);
+      token, std::move(bytes), kind);
 }
 
 }  // namespace
@@ -109,7 +123,8 @@ net::awaitable<api_response> gateway::impl::upload_images(const api_request& req
   if (settings.images.verify_decode) {
     for (image_job& job : jobs) {
       if (job.from_cache) continue;  // those bytes were verified before they were uploaded
-      if (auto problem = co_await decode_on(decode_pool, job.fetched->value().bytes, job.kind)) {
+      if (auto problem = co_await async_verify_decode(decode_pool, job.fetched->value().bytes,
+                                                      job.kind, net::use_awaitable)) {
         co_return trace.fail(*problem);
       }
     }
