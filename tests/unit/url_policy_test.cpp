@@ -1,1 +1,264 @@
+#include "image_gateway/fetch/url_policy.hpp"
+
 #include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace image_gateway {
+namespace {
+
+struct row {
+  std::string url;
+  std::string reason;  // empty: allowed
+};
+
+void expect_rows(const std::vector<row>& rows) {
+  for (const auto& r : rows) {
+    auto reason = url_refusal(r.url);
+    if (r.reason.empty()) {
+      EXPECT_FALSE(reason.has_value()) << r.url << " refused: " << reason.value_or("");
+      EXPECT_TRUE(parse_url(r.url).has_value()) << r.url;
+    } else {
+      ASSERT_TRUE(reason.has_value()) << r.url << " allowed";
+      EXPECT_EQ(*reason, r.reason) << r.url;
+    }
+  }
+}
+
+TEST(ParseUrl, Parts) {
+  auto p = parse_url("https://CDN.Example.com/b.png");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->scheme, "https");
+  EXPECT_EQ(p->host, "cdn.example.com");
+  EXPECT_EQ(p->port, 443);
+
+  p = parse_url("HTTP://example.com");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->scheme, "http");
+  EXPECT_EQ(p->host, "example.com");
+  EXPECT_EQ(p->port, 80);
+
+  p = parse_url("http://127.0.0.1:8081/a.png?x=1#frag");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->host, "127.0.0.1");
+  EXPECT_EQ(p->port, 8081);
+
+  p = parse_url("https://example.com:65535?q");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->host, "example.com");
+  EXPECT_EQ(p->port, 65535);
+
+  p = parse_url("http://example.com:1#f");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->port, 1);
+
+  p = parse_url("http://[::1]:8080/x");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->host, "::1");
+  EXPECT_EQ(p->port, 8080);
+
+  p = parse_url("https://[2606:4700::1111]/x");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->host, "2606:4700::1111");
+  EXPECT_EQ(p->port, 443);
+
+  p = parse_url("http://[::FFFF:7F00:1]");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->host, "::ffff:7f00:1");
+
+  // localhost parses; url_refusal is what refuses it.
+  p = parse_url("http://localhost:8080/");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->host, "localhost");
+}
+
+TEST(ParseUrl, RefusesWhatUrlRefusalRefusesForSyntax) {
+  for (std::string_view url :
+       {"", "ftp://example.com/", "http://user@example.com/", "http://exa mple.com/",
+        "http://example.com:0/", "http:/example.com/", "http://[::1/", "//example.com/a.png"}) {
+    EXPECT_FALSE(parse_url(url).has_value()) << url;
+  }
+  EXPECT_FALSE(parse_url("http://example.com/" + std::string(2100, 'a')).has_value());
+}
+
+TEST(UrlRefusal, ValidExamples) {
+  expect_rows({
+      {"http://example.com", ""},
+      {"http://example.com/", ""},
+      {"https://cdn.example.com/images/b.png", ""},
+      {"https://cdn.example.com/images/b.png?size=big&v=2", ""},
+      {"https://cdn.example.com/images/b.png#section", ""},
+      {"https://cdn.example.com:8443/b.png?x=1#y", ""},
+      {"https://cdn.example.com?x=1", ""},
+      {"https://cdn.example.com#frag", ""},
+      {"HTTP://EXAMPLE.COM/B.PNG", ""},
+      {"HtTpS://example.com/", ""},
+      {"http://example.com./b.png", ""},
+      {"http://my_host-1.example.com/b.png", ""},
+      {"http://xn--bcher-kva.example/b.png", ""},
+      // '@' and percent-encoding are fine outside the authority
+      {"https://example.com/users/a@b.png", ""},
+      {"https://example.com/a%20b.png?u=me@x", ""},
+      {"https://example.com/?next=http://127.0.0.1/", ""},
+      // literal addresses are judged at connect time, not here
+      {"http://127.0.0.1:8080/b.png", ""},
+      {"http://10.0.0.1/b.png", ""},
+      {"http://2130706433/b.png", ""},
+      {"http://[::1]/b.png", ""},
+      {"http://[::ffff:127.0.0.1]:80/b.png", ""},
+      {"http://[fe80::1]/", ""},
+      {"http://localhostx/b.png", ""},
+      {"http://localhost.example.com/b.png", ""},
+      {"http://mylocalhost/b.png", ""},
+  });
+}
+
+TEST(UrlRefusal, Length) {
+  std::string prefix = "https://example.com/";
+  std::string exact = prefix + std::string(max_url_length - prefix.size(), 'a');
+  ASSERT_EQ(exact.size(), 2048u);
+  EXPECT_EQ(url_refusal(exact), std::nullopt);
+  EXPECT_TRUE(parse_url(exact));
+  std::string over = exact + "a";
+  EXPECT_EQ(url_refusal(over), "URL is 2049 bytes, the limit is 2048");
+  EXPECT_FALSE(parse_url(over));
+  // Length comes first, before the scheme.
+  EXPECT_EQ(url_refusal("ftp://" + std::string(3000, 'a')), "URL is 3006 bytes, the limit is 2048");
+}
+
+TEST(UrlRefusal, Schemes) {
+  const std::string only = " is not allowed, only http and https";
+  const std::string none = "URL has no scheme, only http and https are allowed";
+  expect_rows({
+      {"ftp://example.com/b.png", "scheme 'ftp'" + only},
+      {"FTP://example.com/b.png", "scheme 'ftp'" + only},
+      {"file:///etc/passwd", "scheme 'file'" + only},
+      {"file://localhost/etc/passwd", "scheme 'file'" + only},
+      {"gopher://127.0.0.1:6379/_INFO", "scheme 'gopher'" + only},
+      {"dict://127.0.0.1:11211/stat", "scheme 'dict'" + only},
+      {"javascript:alert(1)", "scheme 'javascript'" + only},
+      {"data:image/png;base64,iVBORw0KGgo=", "scheme 'data'" + only},
+      {"https+unix://x/", "scheme 'https+unix'" + only},
+      {"httpx://example.com/", "scheme 'httpx'" + only},
+      {"ldap://example.com/", "scheme 'ldap'" + only},
+      {"", none},
+      {"example.com/b.png", none},
+      {"//example.com/b.png", none},
+      {"/b.png", none},
+      {"://example.com/", none},
+      {"1http://example.com/", none},
+      {"ht tp://example.com/", none},
+      {" http://example.com/", none},
+  });
+}
+
+TEST(UrlRefusal, Userinfo) {
+  const std::string creds = "URL carries user credentials";
+  expect_rows({
+      {"http://user@example.com/", creds},
+      {"http://user:pw@example.com/", creds},
+      {"http://:pw@example.com/", creds},
+      {"http://@example.com/", creds},
+      {"https://user:p%40ss@example.com/", creds},
+      {"http://evil.com%40127.0.0.1/", creds},
+      {"http://evil.com%40127.0.0.1:80/b.png", creds},
+      {"http://example.com@127.0.0.1/", creds},
+      {"http://a@b@c/", creds},
+      {"http://user@[::1]/", creds},
+      // backslash tricks: curl and browsers split these differently; refused either way
+      {"http://evil.com\\@127.0.0.1/", creds},
+      {"http://evil.com\\@127.0.0.1", creds},
+  });
+}
+
+TEST(UrlRefusal, Malformed) {
+  const std::string m = "URL is malformed: ";
+  expect_rows({
+      {"http:example.com/", m + "'//' must follow the scheme"},
+      {"http:/example.com/", m + "'//' must follow the scheme"},
+      {"http:\\\\example.com/", m + "'//' must follow the scheme"},
+      {"http://evil.com\\.example.com/", m + "it contains a backslash"},
+      {"http://example.com\\b.png", m + "it contains a backslash"},
+      {"http://example.com/a\\b.png", m + "it contains a backslash"},
+      {"http://exa mple.com/", m + "it contains whitespace"},
+      {"http://example.com/a b.png", m + "it contains whitespace"},
+      {"http://example.com/\tb.png", m + "it contains whitespace"},
+      {"http://example.com/b.png\n", m + "it contains whitespace"},
+      {"http://example.com/b.png\r\nHost: evil", m + "it contains whitespace"},
+      {"http://example.com/b.png ", m + "it contains whitespace"},
+      {std::string("http://example.com/\0b.png", 25), m + "it contains a control character"},
+      {"http://example.com/\x01", m + "it contains a control character"},
+      {"http://example.com/\x7f", m + "it contains a control character"},
+      {"http://ex\xc3\xa4mple.com/", m + "it contains a non-ASCII byte"},
+      {"http://example.com/\xff.png", m + "it contains a non-ASCII byte"},
+      {"http://", m + "the host is empty"},
+      {"http:///b.png", m + "the host is empty"},
+      {"http://:80/b.png", m + "the host is empty"},
+      {"http://?x", m + "the host is empty"},
+      {"http://#x", m + "the host is empty"},
+      {"http://.example.com/", m + "the host has an empty label"},
+      {"http://example..com/", m + "the host has an empty label"},
+      {"http://./", m + "the host has an empty label"},
+      {"http://example.com../", m + "the host has an empty label"},
+      {"http://%6c%6fcalhost/", m + "the host contains percent-encoding"},
+      {"http://127.0.0.1%2f/", m + "the host contains percent-encoding"},
+      {"http://exa!mple.com/", m + "the host contains '!'"},
+      {"http://example.com;x/", m + "the host contains ';'"},
+      {"http://example.com]/", m + "the host contains ']'"},
+      {"http://" + std::string(255, 'a') + "/", m + "the host name is longer than 253 characters"},
+      // ports
+      {"http://example.com:0/", m + "port 0 is outside 1-65535"},
+      {"http://example.com:00/", m + "port 00 is outside 1-65535"},
+      {"http://example.com:65536/", m + "port 65536 is outside 1-65535"},
+      {"http://example.com:99999999999999999999/", m + "port 99999999 is outside 1-65535"},
+      {"http://example.com:abc/", m + "the port is not a number"},
+      {"http://example.com:-1/", m + "the port is not a number"},
+      {"http://example.com:+80/", m + "the port is not a number"},
+      {"http://example.com:80:80/", m + "the port is not a number"},
+      {"http://example.com:/", m + "the port is empty"},
+      // IPv6 literals
+      {"http://[::1/", m + "'[' is never closed"},
+      {"http://[::1]x/", m + "text follows the IPv6 address"},
+      {"http://[::1]:/", m + "the port is empty"},
+      {"http://[::1]:0/", m + "port 0 is outside 1-65535"},
+      {"http://[fe80::1%25eth0]/", m + "IPv6 zone ids are not allowed"},
+      {"http://[fe80::1%eth0]/", m + "IPv6 zone ids are not allowed"},
+      {"http://[127.0.0.1]/", m + "the bracketed host is not an IPv6 address"},
+      {"http://[v1.fe80::a]/", m + "the bracketed host is not an IPv6 address"},
+      {"http://[]/", m + "the bracketed host is not an IPv6 address"},
+      {"http://[::1::2]/", m + "the bracketed host is not an IPv6 address"},
+      {"http://::1/", m + "the host is empty"},
+  });
+}
+
+TEST(UrlRefusal, Localhost) {
+  expect_rows({
+      {"http://localhost/b.png", "host 'localhost' is not allowed"},
+      {"http://LOCALHOST/b.png", "host 'localhost' is not allowed"},
+      {"http://LocalHost:8080/b.png", "host 'localhost' is not allowed"},
+      {"http://localhost./b.png", "host 'localhost.' is not allowed"},
+      {"http://a.localhost/b.png", "host 'a.localhost' is not allowed"},
+      {"http://A.B.LOCALHOST./b.png", "host 'a.b.localhost.' is not allowed"},
+      {"https://localhost:443", "host 'localhost' is not allowed"},
+  });
+}
+
+// When several things are wrong, the earlier check names the problem.
+TEST(UrlRefusal, Order) {
+  EXPECT_EQ(url_refusal("ftp://user@exa mple.com/"),
+            "scheme 'ftp' is not allowed, only http and https");
+  EXPECT_EQ(url_refusal("http://user@exa mple.com/"), "URL carries user credentials");
+  EXPECT_EQ(url_refusal("http://localhost:0/"), "URL is malformed: port 0 is outside 1-65535");
+  EXPECT_EQ(url_refusal("http://user@localhost/"), "URL carries user credentials");
+}
+
+// A reason never repeats credentials back.
+TEST(UrlRefusal, ReasonDoesNotEchoSecrets) {
+  auto reason = url_refusal("https://admin:hunter2@example.com/b.png");
+  ASSERT_TRUE(reason);
+  EXPECT_EQ(reason->find("hunter2"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace image_gateway

@@ -19,7 +19,10 @@ struct ip_address {
   // Strict textual forms only: dotted quad "1.2.3.4" or an IPv6 literal without brackets.
   static std::optional<ip_address> parse(std::string_view text);
   // inet_aton's legacy IPv4 spellings as URL hosts resolve them: "127.1", "2130706433",
-  // "0x7f000001", "0177.0.0.1". nullopt when the host is not such a number.
+  // "0x7f000001", "0177.0.0.1", "0x7f.1"; also strict dotted quads. Parts are decimal, octal
+  // (leading 0) or hex (0x); the last part fills the remaining bytes. One trailing dot is
+  // accepted as browsers do ("127.1."). nullopt when the host is not such a number or a part
+  // is out of range.
   static std::optional<ip_address> parse_legacy_ipv4(std::string_view host);
 
   std::string to_string() const;
@@ -30,7 +33,8 @@ struct ip_network {
   ip_address base;
   int prefix_length = 0;
 
-  // "10.0.0.0/8", "::1/128"; a bare address means a single host.
+  // "10.0.0.0/8", "::1/128"; a bare address means a single host. Host bits set in the base
+  // ("10.1.2.3/8") are accepted and masked off (base becomes 10.0.0.0).
   static std::optional<ip_network> parse(std::string_view cidr);
   bool contains(const ip_address& address) const;
   std::string to_string() const;
@@ -43,7 +47,9 @@ class address_policy {
  public:
   explicit address_policy(std::vector<ip_network> allowed = {});
 
-  // Why this address is refused ("127.0.0.1 is in 127.0.0.0/8 (loopback)"), or nullopt.
+  // Why this address is refused ("127.0.0.1 is in 127.0.0.0/8 (loopback)", "::ffff:127.0.0.1
+  // embeds 127.0.0.1, which is in 127.0.0.0/8 (loopback)"), or nullopt. An allowed network
+  // exempts an address it contains, and an embedded IPv4 it contains.
   std::optional<std::string> refusal(const ip_address& address) const;
 
  private:

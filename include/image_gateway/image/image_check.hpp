@@ -31,9 +31,14 @@ struct image_facts {
 std::optional<image_format> sniff_format(std::span<const unsigned char> bytes);
 
 // The cheap checks, before any pixel is decoded, in order: byte limit (image_too_large),
-// magic bytes (image_bad_format), header dimensions via stbi_info_from_memory whose format must
-// match the magic (image_bad_format), exact width x height (image_bad_size). `field` prefixes
-// the detail: "big_picture_url: image is 1000x400 px, OPPO requires 984x369".
+// magic bytes (image_bad_format), header dimensions via stb's header reader (what
+// stbi_info_from_memory runs) whose format must match the magic (image_bad_format), exact
+// width x height (image_bad_size; also for a header larger than stb reads at all). `field`
+// prefixes the detail:
+//   "big_picture_url: image is 1048577 bytes, OPPO allows at most 1048576"
+//   "big_picture_url: not a PNG or JPEG image (magic bytes; it looks like GIF)"
+//   "big_picture_url: PNG header could not be read (<stb's reason>)"
+//   "big_picture_url: image is 1000x400 px, OPPO requires 984x369"
 result<image_facts> inspect_image(std::span<const unsigned char> bytes, const image_rule& rule,
                                   std::string_view field);
 
@@ -41,7 +46,12 @@ result<image_facts> inspect_image(std::span<const unsigned char> bytes, const im
 inline constexpr std::size_t default_decode_budget = 8 * 1024 * 1024;
 
 // A full decode with stb_image under an allocation budget: nullopt when the pixels decode,
-// else image_undecodable with a detail. Thread-safe; CPU-heavy, so never on an I/O thread.
+// else image_undecodable with a detail: "big_picture_url: image does not decode (<stb's
+// reason>)", "... (it needs more than 8388608 bytes of memory)", or, for a JPEG with more than
+// 64 SOS markers (each progressive scan is a pass over every block, so CPU is bounded by
+// refusing before decoding), "... (too many progressive scans: 200, at most 64)".
+// Thread-safe (the budget and stb's failure reason are thread_local); CPU-heavy, so never on
+// an I/O thread.
 std::optional<api_error> verify_decode(std::span<const unsigned char> bytes, std::string_view field,
                                        std::size_t budget_bytes = default_decode_budget);
 
