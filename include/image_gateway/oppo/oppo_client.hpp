@@ -1,7 +1,10 @@
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -30,10 +33,25 @@ class oppo_client {
 
   token_cache& tokens() { return tokens_; }
 
+  // Back-off between transient failures: uniform(0, min(cap, base * 2^retry)) ("full jitter").
+  static constexpr std::chrono::milliseconds backoff_base{100};
+  static constexpr std::chrono::milliseconds backoff_cap{2000};
+  // Largest upload answer read.
+  static constexpr std::size_t max_answer_bytes = 64 * 1024;
+
+  // For metrics: upload requests sent to OPPO (every attempt), transient retries, and retries
+  // with a fresh token after OPPO refused one (11/29).
+  std::uint64_t upload_attempts() const { return upload_attempts_.load(); }
+  std::uint64_t transient_retries() const { return transient_retries_.load(); }
+  std::uint64_t token_retries() const { return token_retries_.load(); }
+
  private:
   http_client& client_;
   oppo_config settings_;
   token_cache tokens_;
+  std::atomic<std::uint64_t> upload_attempts_{0};
+  std::atomic<std::uint64_t> transient_retries_{0};
+  std::atomic<std::uint64_t> token_retries_{0};
 };
 
 }  // namespace image_gateway::oppo

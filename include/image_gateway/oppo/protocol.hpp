@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,6 +24,9 @@ std::string auth_sign(std::string_view app_key, std::int64_t timestamp_ms,
 // The urlencoded body of POST /server/v1/auth.
 std::string auth_form_body(std::string_view app_key, std::string_view master_secret,
                            std::int64_t timestamp_ms);
+
+// OPPO's name for a kind in its paths, file names and answer fields: "big_picture".
+std::string_view picture_name(image_kind kind);
 
 // Upload URL for a kind: {media_base_url}/server/v1/media/upload/big_picture.
 std::string upload_url(std::string_view media_base_url, image_kind kind);
@@ -66,7 +70,13 @@ std::variant<auth_token, oppo_failure, parse_failure> parse_auth_answer(std::str
 std::variant<std::string, oppo_failure, parse_failure> parse_upload_answer(std::string_view body,
                                                                            image_kind kind);
 
-// The api_error for a final, non-success OPPO code (after any refresh and retries).
+// OPPO's message as kept in errors: at most this many bytes, cut on a UTF-8 boundary.
+inline constexpr std::size_t max_upstream_message_bytes = 200;
+
+// The api_error for a final, non-success OPPO code (after any refresh and retries). `what` names
+// the call in plain words for the detail, e.g. "the upload of big_picture". credentials and
+// token_bad -> upstream_credentials; transient -> upstream_unavailable; business ->
+// upstream_rejected carrying `upstream` {code, message}.
 api_error error_for_oppo_failure(const oppo_failure& failure, std::string_view what);
 
 }  // namespace image_gateway::oppo

@@ -2,6 +2,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,11 +20,27 @@ using steady_time = std::chrono::steady_clock::time_point;
 using clock_fn = std::function<system_time()>;
 
 // OPPO auth tokens, one per OPPO app key, refreshed ahead of expiry. Only one refresh runs at a
-// time per app key; concurrent callers wait for its result. Thread-safe.
+// time per app key; callers without a usable token wait for its result (on their own executor,
+// at most until their deadline). Thread-safe.
+//
+// Choices beyond SPEC §4:
+// - A token inside the refresh_ahead window is still good: while one caller refreshes, the others
+//   get the old token at once; when that refresh fails, the refresher gets the old token too (no
+//   request fails for a refresh that was only ahead of time), and the next ahead-of-time refresh
+//   waits retry_pause_after_failure.
+// - OPPO may hand back a token it issued earlier, whose end is already inside the window. So that
+//   this does not refresh on every request, no refresh runs for refresh_pause_after_success after
+//   a successful one unless the caller refuses the cached token (OPPO answered 11/29 to it).
+// - Auth answers with a business code are our request's fault, not the caller's: they count as
+//   upstream_credentials, as do 11/29 on auth.
 class token_cache {
  public:
   // How long before its end a token is refreshed.
   static constexpr std::chrono::minutes refresh_ahead{60};
+  static constexpr std::chrono::seconds refresh_pause_after_success{60};
+  static constexpr std::chrono::seconds retry_pause_after_failure{30};
+  // Largest auth answer read.
+  static constexpr std::size_t max_answer_bytes = 64 * 1024;
 
   token_cache(http_client& client, const oppo_config& settings, clock_fn clock = {});
   ~token_cache();
