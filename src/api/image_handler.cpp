@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "gateway_impl.hpp"
 #include "image_gateway/api/image_request.hpp"
@@ -29,6 +30,12 @@ struct image_job {
   std::optional<std::string> picture_id;  // from the cache or the upload
   bool from_cache = false;
 };
+
+std::string format_rate(double per_second) {
+  std::ostringstream text;
+  text << per_second;
+  return text.str();
+}
 
 // Decoding takes milliseconds of CPU, so it runs on the decode pool, never on an I/O thread;
 // the awaiting coroutine resumes on its own executor. (A plain handler, not a lambda coroutine:
@@ -72,7 +79,7 @@ net::awaitable<api_response> gateway::impl::upload_images(const api_request& req
       stats.rate_limited.add({app->app_key});
       co_return trace.fail({error_kind::rate_limited,
                             "app " + app->app_key + " is over its limit of " +
-                                std::to_string(app->rate_limit_per_s) + " requests per second",
+                                format_rate(app->rate_limit_per_s) + " requests per second",
                             std::nullopt});
     }
   }
@@ -85,8 +92,10 @@ net::awaitable<api_response> gateway::impl::upload_images(const api_request& req
   std::vector<image_job> jobs;
   for (const image_kind kind : all_image_kinds) {
     if (!asked.url(kind)) continue;
-    jobs.push_back({kind, *asked.url(kind),
-                    kind == image_kind::big ? &settings.images.big : &settings.images.small});
+    image_job& job = jobs.emplace_back();
+    job.kind = kind;
+    job.url = *asked.url(kind);
+    job.rule = kind == image_kind::big ? &settings.images.big : &settings.images.small;
   }
 
   // Stage: fetch, both at once.
