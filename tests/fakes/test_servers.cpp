@@ -7,6 +7,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <stdexcept>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "image_gateway/util/strings.hpp"
 
 namespace image_gateway::testing {
@@ -242,6 +248,150 @@ client_response post_images(const gateway_under_test& gateway, const std::string
   std::vector<std::string> headers = {basic_header(test_app_key, test_app_secret)};
   headers.insert(headers.end(), extra_headers.begin(), extra_headers.end());
   return http_call("POST", gateway.url("/v4/image/oppo"), body, headers);
+}
+
+// ---- Added for the error-table and pipeline tests (h4). ----
+
+fixed_answer_server::fixed_answer_server(int status, std::string body, std::string content_type) {
+  answer_.status = status;
+  answer_.content_type = std::move(content_type);
+  answer_.body = std::move(body);
+  http_server::hooks hooks;
+  hooks.handle = [this](api_request) -> net::awaitable<api_response> {
+    ++hits_;
+    co_return answer_;
+  };
+  server_limits limits;
+  limits.max_body_bytes = 4 * 1024 * 1024;
+  server_ = std::make_unique<loopback_server>(std::move(hooks), limits, 1);
+}
+
+fixed_answer_server::~fixed_answer_server() { server_.reset(); }
+
+unsigned short closed_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("closed_port: socket failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof address;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    ::close(fd);
+    throw std::runtime_error("closed_port: bind failed");
+  }
+  ::close(fd);  // never listened: connecting is refused
+  return ntohs(address.sin_port);
+}
+
+namespace {
+constexpr auto raw_wait = std::chrono::seconds(10);
+}
+
+raw_connection::raw_connection(unsigned short port) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd_ < 0) return;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(port);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+raw_connection::~raw_connection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool raw_connection::send(const std::string& bytes) {
+  std::size_t sent = 0;
+  while (fd_ >= 0 && sent < bytes.size()) {
+    const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<std::size_t>(n);
+  }
+  return fd_ >= 0;
+}
+
+bool raw_connection::read_more() {
+  if (fd_ < 0) return false;
+  pollfd waiting{fd_, POLLIN, 0};
+  if (::poll(&waiting, 1, static_cast<int>(std::chrono::milliseconds(raw_wait).count())) <= 0) {
+    return false;
+  }
+  char chunk[4096];
+  const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+  if (n <= 0) return false;
+  buffer_.append(chunk, static_cast<std::size_t>(n));
+  return true;
+}
+
+raw_response raw_connection::read_response() {
+  raw_response response;
+  std::size_t end_of_head;
+  while ((end_of_head = buffer_.find("\r\n\r\n")) == std::string::npos) {
+    if (!read_more()) {
+      response.error = "no complete header block";
+      return response;
+    }
+  }
+  const std::string head = buffer_.substr(0, end_of_head);
+  buffer_.erase(0, end_of_head + 4);
+  std::size_t line_end = head.find("\r\n");
+  response.status_line = head.substr(0, line_end);
+  while (line_end != std::string::npos) {
+    const std::size_t start = line_end + 2;
+    line_end = head.find("\r\n", start);
+    const std::string line =
+        head.substr(start, line_end == std::string::npos ? std::string::npos : line_end - start);
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    response.headers[to_lower(line.substr(0, colon))] = value;
+  }
+  const std::string length_text = response.header("content-length");
+  if (!length_text.empty()) {
+    const std::size_t length = std::stoul(length_text);
+    while (buffer_.size() < length) {
+      if (!read_more()) {
+        response.error = "body shorter than Content-Length";
+        return response;
+      }
+    }
+    response.body = buffer_.substr(0, length);
+    buffer_.erase(0, length);
+  } else {
+    while (read_more()) {
+    }
+    response.body = std::move(buffer_);
+    buffer_.clear();
+  }
+  const auto space = response.status_line.find(' ');
+  if (space != std::string::npos)
+    response.status = std::atol(response.status_line.c_str() + space + 1);
+  return response;
+}
+
+bool raw_connection::closed_by_peer() {
+  if (fd_ < 0 || !buffer_.empty()) return false;
+  pollfd waiting{fd_, POLLIN, 0};
+  if (::poll(&waiting, 1, static_cast<int>(std::chrono::milliseconds(raw_wait).count())) <= 0) {
+    return false;
+  }
+  char byte;
+  return ::recv(fd_, &byte, 1, 0) <= 0;
+}
+
+std::string raw_post(const std::string& http_version, const std::string& body,
+                     const std::string& extra_header_lines) {
+  return "POST /v4/image/oppo HTTP/" + http_version + "\r\nHost: 127.0.0.1\r\n" +
+         basic_header(test_app_key, test_app_secret) +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n" + extra_header_lines + "\r\n" + body;
 }
 
 }  // namespace image_gateway::testing

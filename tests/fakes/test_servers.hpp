@@ -138,4 +138,56 @@ client_response post_images(const gateway_under_test& gateway, const std::string
 
 std::string basic_header(const std::string& user, const std::string& password);
 
+// ---- Added for the error-table and pipeline tests (h4). ----
+
+// Answers every request with one fixed answer and counts them (a broken OPPO, a 5xx upstream).
+class fixed_answer_server {
+ public:
+  fixed_answer_server(int status, std::string body, std::string content_type = "text/plain");
+  ~fixed_answer_server();
+
+  std::string base_url() const { return server_->base_url(); }
+  std::size_t hits() const { return hits_.load(); }
+
+ private:
+  api_response answer_;
+  std::atomic<std::size_t> hits_{0};
+  std::unique_ptr<loopback_server> server_;
+};
+
+// A 127.0.0.1 port that was bound and closed again: connecting to it is refused.
+unsigned short closed_port();
+
+// An answer read off a raw connection; status_line is e.g. "HTTP/1.0 200 OK".
+struct raw_response : client_response {
+  std::string status_line;
+};
+
+// One plain TCP connection to 127.0.0.1, for what curl hides: HTTP/1.0, two requests on one
+// socket. Every wait is bounded (10 s at most).
+class raw_connection {
+ public:
+  explicit raw_connection(unsigned short port);
+  ~raw_connection();
+  raw_connection(const raw_connection&) = delete;
+  raw_connection& operator=(const raw_connection&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  bool send(const std::string& bytes);
+  // One response, its body by Content-Length (or up to the close when there is none); status 0
+  // and `error` set when no complete response came.
+  raw_response read_response();
+  // True when the peer closes the connection without sending anything more.
+  bool closed_by_peer();
+
+ private:
+  bool read_more();  // false on close, time-out or error
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+// A raw POST /v4/image/oppo with the test app's credentials, Content-Length set.
+std::string raw_post(const std::string& http_version, const std::string& body,
+                     const std::string& extra_header_lines = "");
+
 }  // namespace image_gateway::testing
