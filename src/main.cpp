@@ -1,6 +1,7 @@
 // image-gateway: arguments, configuration, signals, and the threads that run the server.
 #include <curl/curl.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -30,7 +31,9 @@ constexpr const char* usage =
     "  --version        print the version and exit\n"
     "  --help           print this text and exit\n"
     "\n"
-    "Serves POST /v4/image/oppo, GET /healthz, GET /readyz. See README.md.\n";
+    "Serves POST /v4/image/oppo, GET /healthz, GET /readyz, GET /metrics. See README.md.\n"
+    "SIGTERM/SIGINT: /readyz turns 503, serving goes on for server.drain_ms, then in-flight\n"
+    "requests finish and the process exits 0; a second signal stops at once (exit 1).\n";
 
 struct arguments {
   std::string config_path;
@@ -67,17 +70,23 @@ class drain_controller {
         signals_(io, SIGTERM, SIGINT),
         timer_(io) {}
 
+  // True when the process stopped without finishing its requests (second signal, or requests
+  // still running past their deadline).
+  bool forced() const { return forced_; }
+
   void arm() {
     signals_.async_wait([this](const boost::system::error_code& ec, int signal_number) {
       if (ec) return;
       if (api_.draining()) {
-        log_.write(log_level::warn, "second signal, stopping now");
+        log_.write(log_level::warn, "second signal, stopping now",
+                   {{"signal", signal_number}, {"open_connections", server_.open_connections()}});
+        forced_ = server_.open_connections() > 0;
         io_.stop();
         return;
       }
+      api_.begin_drain();
       log_.write(log_level::info, "draining",
                  {{"signal", signal_number}, {"drain_ms", settings_.server.drain.count()}});
-      api_.begin_drain();
       arm();
       timer_.expires_after(settings_.server.drain);
       timer_.async_wait([this](const boost::system::error_code& wait_ec) {
@@ -88,17 +97,26 @@ class drain_controller {
 
  private:
   void stop_accepting() {
-    log_.write(log_level::info, "drain window over, no longer accepting");
     api_.end_drain_window();
     server_.stop_accepting();
     server_.close_idle_connections();
+    // Logged after the fact, so that a reader of the log can rely on it.
+    log_.write(log_level::info, "drain window over, no longer accepting",
+               {{"open_connections", server_.open_connections()}});
     give_up_at_ = std::chrono::steady_clock::now() + settings_.server.request_deadline +
                   std::chrono::seconds(1);
     wait_for_idle();
   }
 
   void wait_for_idle() {
-    if (server_.open_connections() == 0 || std::chrono::steady_clock::now() >= give_up_at_) {
+    if (server_.open_connections() == 0) {
+      io_.stop();
+      return;
+    }
+    if (std::chrono::steady_clock::now() >= give_up_at_) {
+      log_.write(log_level::warn, "requests still running past their deadline, stopping",
+                 {{"open_connections", server_.open_connections()}});
+      forced_ = true;
       io_.stop();
       return;
     }
@@ -117,6 +135,7 @@ class drain_controller {
   net::signal_set signals_;
   net::steady_timer timer_;
   std::chrono::steady_clock::time_point give_up_at_;
+  std::atomic<bool> forced_{false};  // set on any io thread, read after they joined
 };
 
 int run(const config& settings) {
@@ -159,8 +178,15 @@ int run(const config& settings) {
   for (int i = 1; i < threads; ++i) workers.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& worker : workers) worker.join();
+  if (drain.forced()) {
+    // Suspended requests still hold references into the gateway; unwinding them after it is
+    // gone is not safe, and nothing is left to flush but the log.
+    log.write(log_level::warn, "stopped", {{"forced", true}});
+    std::fflush(stdout);
+    std::_Exit(1);
+  }
   decode_pool.join();
-  log.write(log_level::info, "stopped");
+  log.write(log_level::info, "stopped", {{"forced", false}});
   return 0;
 }
 
@@ -201,6 +227,8 @@ int main(int argc, char** argv) {
   try {
     settings = load_config_file(args.config_path);
   } catch (const config_error& error) {
+    return fail(std::string("bad configuration: ") + error.what(), 2);
+  } catch (const std::exception& error) {
     return fail(std::string("bad configuration: ") + error.what(), 2);
   }
   if (args.check_only) {

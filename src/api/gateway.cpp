@@ -54,8 +54,23 @@ api_response error_response(const api_error& error) {
   return response;
 }
 
+namespace {
+// X-Rate-Limit-* on every answer to an app with a limit; Retry-After when it was refused.
+void add_rate_headers(api_response& response, const request_trace& trace) {
+  if (!trace.rate) return;
+  const auto& rate = *trace.rate;
+  std::ostringstream limit;
+  limit << rate.limit;
+  response.with_header("X-Rate-Limit-Limit", limit.str());
+  response.with_header("X-Rate-Limit-Remaining", std::to_string(rate.remaining));
+  response.with_header("X-Rate-Limit-Reset", std::to_string(rate.reset_s));
+  if (!rate.allowed) response.with_header("Retry-After", std::to_string(rate.retry_after_s));
+}
+}  // namespace
+
 api_response request_trace::fail(const api_error& failure) {
   error = failure.kind;
+  error_detail = failure.detail;
   return error_response(failure);
 }
 
@@ -73,6 +88,34 @@ gateway::impl::impl(const config& settings_in, http_client& fetch_transport_in,
       oppo(oppo_transport, settings_in.oppo) {
   stats.cache_entries.set_source([this] { return static_cast<double>(uploads.size()); });
   stats.cache_evictions.set_source([this] { return static_cast<double>(uploads.evictions()); });
+  stats.oppo_circuit_open.set_source({"auth"},
+                                     [this] { return oppo.auth_circuit().refusing() ? 1.0 : 0.0; });
+  stats.oppo_circuit_open.set_source(
+      {"upload"}, [this] { return oppo.upload_circuit().refusing() ? 1.0 : 0.0; });
+  stats.build_info.set_source({IMAGE_GATEWAY_VERSION}, [] { return 1.0; });
+  oppo.set_observer([this](const oppo::call_report& report) { count_oppo_call(report); });
+}
+
+void gateway::impl::count_oppo_call(const oppo::call_report& report) {
+  const std::string endpoint(report.endpoint);
+  stats.oppo_calls.add({endpoint, std::string(report.outcome)});
+  if (!report.sent()) return;
+  stats.oppo_duration.observe({endpoint}, std::chrono::duration<double>(report.elapsed).count());
+  if (report.connections_opened > 0) {
+    stats.oppo_connections.add({endpoint}, static_cast<double>(report.connections_opened));
+  }
+  if (report.endpoint == "auth") {
+    stats.token_refreshes.add({report.outcome == "ok" ? "ok" : "failed"});
+  }
+}
+
+void gateway::impl::warn_about_credentials(const request_trace& trace) {
+  // Only the gateway's own words: the detail names OPPO's code and message, never a secret.
+  log.write(log_level::warn, "OPPO refused the gateway's credentials",
+            {{"request_id", trace.request_id},
+             {"app_key", trace.app_key},
+             {"detail", trace.error_detail},
+             {"hint", "check apps[].oppo.app_key and master_secret for this app"}});
 }
 
 gateway::gateway(const config& settings, http_client& fetch_transport, http_client& oppo_transport,
@@ -168,15 +211,7 @@ boost::asio::awaitable<api_response> gateway::handle(api_request request) {
       break;
   }
   response.with_header("X-Request-Id", trace.request_id);
-  if (trace.rate) {
-    const auto& rate = *trace.rate;
-    std::ostringstream limit;
-    limit << rate.limit;
-    response.with_header("X-Rate-Limit-Limit", limit.str());
-    response.with_header("X-Rate-Limit-Remaining", std::to_string(rate.remaining));
-    response.with_header("X-Rate-Limit-Reset", std::to_string(rate.reset_s));
-    if (!rate.allowed) response.with_header("Retry-After", std::to_string(rate.retry_after_s));
-  }
+  add_rate_headers(response, trace);
   const auto elapsed = std::chrono::steady_clock::now() - started;
   impl_->stats.requests.add({std::to_string(trace.error ? describe(*trace.error).code : 0),
                              std::to_string(response.status)});
@@ -184,7 +219,11 @@ boost::asio::awaitable<api_response> gateway::handle(api_request request) {
                                         std::chrono::duration<double>(elapsed).count());
 
   logger& log = impl_->log;
+  if (trace.error == error_kind::upstream_credentials && log.enabled(log_level::warn)) {
+    impl_->warn_about_credentials(trace);
+  }
   if (log.enabled(log_level::info)) {
+    // Never the Authorization header, the body or a token: only what is listed here.
     nlohmann::json fields = {
         {"request_id", trace.request_id},
         {"remote", request.remote_address},
@@ -192,16 +231,17 @@ boost::asio::awaitable<api_response> gateway::handle(api_request request) {
         {"method", request.method},
         {"path", request.path},
         {"status", response.status},
+        {"code", trace.error ? describe(*trace.error).code : 0},
         {"duration_ms", std::chrono::duration<double, std::milli>(elapsed).count()},
     };
     if (trace.error) {
-      fields["code"] = describe(*trace.error).code;
       fields["error"] = to_string(*trace.error);
+      if (response.status >= 500) fields["detail"] = trace.error_detail;
     }
-    if (!trace.cache.empty()) fields["cache"] = trace.cache;
-    if (trace.bytes_fetched > 0) fields["bytes_fetched"] = trace.bytes_fetched;
-    if (trace.upstream_time.count() > 0) {
-      fields["upstream_ms"] = trace.upstream_time.count() / 1000.0;
+    if (where == route::image_upload) {
+      fields["cache"] = trace.cache.empty() ? "none" : trace.cache;
+      fields["bytes_fetched"] = trace.bytes_fetched;
+      fields["upstream_ms"] = static_cast<double>(trace.upstream_time.count()) / 1000.0;
     }
     log.write(log_level::info, "request", fields);
   }
@@ -209,43 +249,77 @@ boost::asio::awaitable<api_response> gateway::handle(api_request request) {
 }
 
 api_response gateway::refuse(int http_status, const api_request& partial) {
-  api_response response;
-  switch (http_status) {
-    case 413:
-      response =
-          error_response({error_kind::body_too_large,
-                          "request body is larger than " +
-                              std::to_string(impl_->settings.server.max_body_bytes) + " bytes",
-                          std::nullopt});
-      break;
-    case 503:
-      response =
-          error_response({error_kind::overloaded, "too many open connections", std::nullopt});
-      break;
-    default:  // 400 malformed, 431 header block too large: the caller's parameter
-      response = error_response(
-          {error_kind::bad_json,
-           http_status == 431 ? "request header block is too large" : "malformed HTTP request",
-           std::nullopt});
-      response.status = http_status;
-      break;
-  }
+  request_trace trace;
   const std::string_view caller_id = partial.header("x-request-id");
-  const std::string request_id =
-      is_sane_request_id(caller_id) ? std::string(caller_id) : new_request_id();
-  response.with_header("X-Request-Id", request_id);
-  const int code = http_status == 503 ? describe(error_kind::overloaded).code
-                                      : describe(error_kind::bad_json).code;
+  trace.request_id = is_sane_request_id(caller_id) ? std::string(caller_id) : new_request_id();
+
+  // SPEC order: route and method, then authentication, then rate limit, then body size. With
+  // the header read, a body over the limit still gets the earlier stages' answers.
+  std::optional<api_error> earlier;
+  if (http_status == 413 && !partial.method.empty()) {
+    const route where = resolve_route(partial.method, partial.path);
+    if (where == route::not_found) {
+      earlier = api_error{error_kind::route_not_found,
+                          "no " + partial.method + " " + partial.path + " here", std::nullopt};
+    } else if (where == route::image_upload) {
+      const app_config* app = impl_->apps.authenticate(partial.header("authorization"));
+      if (app == nullptr) {
+        earlier =
+            api_error{error_kind::unauthorized, "missing or wrong Basic credentials", std::nullopt};
+      } else {
+        trace.app_key = app->app_key;
+        if (app->rate_limit_per_s > 0) {
+          trace.rate = impl_->limiter.take(app->app_key, app->rate_limit_per_s,
+                                           std::chrono::steady_clock::now());
+          if (!trace.rate->allowed) {
+            impl_->stats.rate_limited.add({app->app_key});
+            earlier =
+                api_error{error_kind::rate_limited,
+                          "app " + app->app_key + " is over its request rate limit", std::nullopt};
+          }
+        }
+      }
+    }
+  }
+
+  api_response response;
+  if (earlier) {
+    response = trace.fail(*earlier);
+  } else {
+    switch (http_status) {
+      case 413:
+        response = trace.fail({error_kind::body_too_large,
+                               "request body is larger than " +
+                                   std::to_string(impl_->settings.server.max_body_bytes) + " bytes",
+                               std::nullopt});
+        break;
+      case 503:
+        response = trace.fail({error_kind::overloaded, "too many open connections", std::nullopt});
+        impl_->stats.shed.add({"max_connections"});
+        break;
+      default:  // 400 malformed, 431 header block too large: the caller's parameter
+        response = trace.fail(
+            {error_kind::bad_json,
+             http_status == 431 ? "request header block is too large" : "malformed HTTP request",
+             std::nullopt});
+        response.status = http_status;
+        break;
+    }
+  }
+  response.with_header("X-Request-Id", trace.request_id);
+  add_rate_headers(response, trace);
+  const int code = describe(*trace.error).code;
   impl_->stats.requests.add({std::to_string(code), std::to_string(response.status)});
-  if (http_status == 503) impl_->stats.shed.add({"max_connections"});
   if (impl_->log.enabled(log_level::info)) {
     impl_->log.write(log_level::info, "request refused",
-                     {{"request_id", request_id},
+                     {{"request_id", trace.request_id},
                       {"remote", partial.remote_address},
+                      {"app_key", trace.app_key},
                       {"method", partial.method},
                       {"path", partial.path},
                       {"status", response.status},
-                      {"code", code}});
+                      {"code", code},
+                      {"error", to_string(*trace.error)}});
   }
   return response;
 }

@@ -27,6 +27,7 @@ struct request_trace {
   std::size_t bytes_fetched = 0;
   std::chrono::microseconds upstream_time{0};
   std::optional<error_kind> error;
+  std::string error_detail;  // logged only for 5xx answers, whose details are the gateway's own
   std::optional<rate_limiter::decision> rate;  // set when the app has a rate limit
 
   // Notes the error for the log line and makes its answer.
@@ -50,6 +51,11 @@ struct gateway::impl {
   std::atomic<std::size_t> in_flight{0};
   std::atomic<bool> draining{false};
   std::atomic<bool> drain_window_over{false};
+
+  // Counts one OPPO call (or one refused by a breaker) in the metrics.
+  void count_oppo_call(const oppo::call_report& report);
+  // A warning when OPPO refused the gateway's own credentials: operators must fix the config.
+  void warn_about_credentials(const request_trace& trace);
 
   // POST /v4/image/oppo once routed: auth, body, fetch, checks, cache, upload.
   boost::asio::awaitable<api_response> upload_images(const api_request& request,

@@ -135,6 +135,28 @@ void gauge::render(std::string& out) const {
   out += name_ + " " + format_number(value()) + "\n";
 }
 
+gauge_family::gauge_family(std::string name, std::string help, std::vector<std::string> label_names)
+    : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
+
+void gauge_family::set_source(const label_values& labels, std::function<double()> read) {
+  std::lock_guard lock(mutex_);
+  sources_[labels] = std::move(read);
+}
+
+double gauge_family::value(const label_values& labels) const {
+  std::lock_guard lock(mutex_);
+  const auto found = sources_.find(labels);
+  return found == sources_.end() || !found->second ? 0 : found->second();
+}
+
+void gauge_family::render(std::string& out) const {
+  header(out, name_, help_, "gauge");
+  std::lock_guard lock(mutex_);
+  for (const auto& [labels, read] : sources_) {
+    out += name_ + label_text(label_names_, labels) + " " + format_number(read ? read() : 0) + "\n";
+  }
+}
+
 std::vector<double> latency_buckets() {
   return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 }
@@ -153,10 +175,13 @@ std::string registry::render() const {
   oppo_calls.render(out);
   oppo_duration.render(out);
   token_refreshes.render(out);
+  oppo_connections.render(out);
+  oppo_circuit_open.render(out);
   cache_lookups.render(out);
   cache_entries.render(out);
   cache_evictions.render(out);
   connections.render(out);
+  build_info.render(out);
   return out;
 }
 

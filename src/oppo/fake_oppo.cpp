@@ -234,7 +234,7 @@ api_response fake_oppo::impl::upload(const api_request& request, image_kind kind
   const std::string id = random_hex(16) + std::to_string(next_id++);
   return answer(200, json{{"code", 0},
                           {"message", "success"},
-                          {"data", {{std::string(picture_name(kind)) + "_id", id}}}});
+                          {"data", {{std::string(kind_name(kind)) + "_id", id}}}});
 }
 
 fake_oppo::fake_oppo(options settings) : impl_(std::make_unique<impl>(std::move(settings))) {}
@@ -251,7 +251,7 @@ fake_reply fake_oppo::handle(const api_request& request) {
   if (request.path.starts_with(upload_prefix)) {
     const std::string_view name = std::string_view(request.path).substr(upload_prefix.size());
     for (const image_kind k : all_image_kinds) {
-      if (name == picture_name(k)) kind = k;
+      if (name == kind_name(k)) kind = k;
     }
   }
   if (!is_auth && !kind) {

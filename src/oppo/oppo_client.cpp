@@ -25,17 +25,20 @@ struct verdict {
   std::string picture_id;            // uploaded
   std::optional<oppo_failure> oppo;  // token_bad
   std::optional<api_error> error;    // transient, final
+  std::string_view outcome;          // for the breaker and the metrics (call_report)
 };
 
-verdict final_error(error_kind kind, std::string detail) {
-  return verdict{verdict::kind::final, {}, std::nullopt, api_error{kind, std::move(detail), {}}};
+verdict final_error(std::string_view outcome, error_kind kind, std::string detail) {
+  return verdict{
+      verdict::kind::final, {}, std::nullopt, api_error{kind, std::move(detail), {}}, outcome};
 }
 
-verdict transient_error(std::string detail) {
+verdict transient_error(std::string_view outcome, std::string detail) {
   return verdict{verdict::kind::transient,
                  {},
                  std::nullopt,
-                 api_error{error_kind::upstream_unavailable, std::move(detail), {}}};
+                 api_error{error_kind::upstream_unavailable, std::move(detail), {}},
+                 outcome};
 }
 
 verdict judge(const http_response& response, image_kind kind, long long timeout_ms,
@@ -44,23 +47,24 @@ verdict judge(const http_response& response, image_kind kind, long long timeout_
     case transfer_status::ok:
       break;
     case transfer_status::timed_out:
-      return transient_error("OPPO timed out after " + std::to_string(timeout_ms) + " ms on " +
-                             what);
+      return transient_error(
+          "timeout", "OPPO timed out after " + std::to_string(timeout_ms) + " ms on " + what);
     case transfer_status::dns_failed:
     case transfer_status::connect_failed:
     case transfer_status::tls_failed:
     case transfer_status::failed:
       return transient_error(
+          "unreachable",
           "OPPO could not be reached for " + what +
-          (response.error_detail.empty() ? std::string() : ": " + response.error_detail));
+              (response.error_detail.empty() ? std::string() : ": " + response.error_detail));
     case transfer_status::too_large:
-      return final_error(error_kind::upstream_bad_answer,
+      return final_error("bad_answer", error_kind::upstream_bad_answer,
                          "OPPO's answer to " + what + " is larger than 64 KiB");
     case transfer_status::cancelled:
-      return final_error(error_kind::upstream_unavailable, what + " was cancelled");
+      return final_error("cancelled", error_kind::upstream_unavailable, what + " was cancelled");
     default:
       return final_error(
-          error_kind::upstream_unavailable,
+          "failed", error_kind::upstream_unavailable,
           "OPPO could not be used for " + what +
               (response.error_detail.empty() ? std::string() : ": " + response.error_detail));
   }
@@ -68,26 +72,39 @@ verdict judge(const http_response& response, image_kind kind, long long timeout_
   // OPPO's JSON code decides, whatever the HTTP status.
   auto parsed = parse_upload_answer(response.body, kind);
   if (auto* id = std::get_if<std::string>(&parsed)) {
-    return verdict{verdict::kind::uploaded, std::move(*id), std::nullopt, std::nullopt};
+    return verdict{verdict::kind::uploaded, std::move(*id), std::nullopt, std::nullopt, "ok"};
   }
   if (auto* failure = std::get_if<oppo_failure>(&parsed)) {
     switch (classify(failure->code)) {
       case code_class::token_bad:
-        return verdict{verdict::kind::token_bad, {}, std::move(*failure), std::nullopt};
+        return verdict{
+            verdict::kind::token_bad, {}, std::move(*failure), std::nullopt, "token_rejected"};
       case code_class::transient:
-        return verdict{
-            verdict::kind::transient, {}, std::nullopt, error_for_oppo_failure(*failure, what)};
+        return verdict{verdict::kind::transient,
+                       {},
+                       std::nullopt,
+                       error_for_oppo_failure(*failure, what),
+                       "throttled"};
+      case code_class::credentials:
+        return verdict{verdict::kind::final,
+                       {},
+                       std::nullopt,
+                       error_for_oppo_failure(*failure, what),
+                       "credentials"};
       default:
-        return verdict{
-            verdict::kind::final, {}, std::nullopt, error_for_oppo_failure(*failure, what)};
+        return verdict{verdict::kind::final,
+                       {},
+                       std::nullopt,
+                       error_for_oppo_failure(*failure, what),
+                       "rejected"};
     }
   }
   const auto& failure = std::get<parse_failure>(parsed);
   if (response.http_status >= 500) {
-    return transient_error("OPPO answered HTTP " + std::to_string(response.http_status) + " to " +
-                           what);
+    return transient_error(
+        "http_5xx", "OPPO answered HTTP " + std::to_string(response.http_status) + " to " + what);
   }
-  return final_error(error_kind::upstream_bad_answer,
+  return final_error("bad_answer", error_kind::upstream_bad_answer,
                      "OPPO's answer to " + what + " could not be read (HTTP " +
                          std::to_string(response.http_status) + "): " + failure.detail);
 }
@@ -110,10 +127,29 @@ milliseconds time_left(steady_time deadline) {
   return duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
 }
 
+api_error circuit_open(const circuit_breaker& breaker, std::string_view calls,
+                       std::chrono::milliseconds retry_in) {
+  return api_error{error_kind::upstream_unavailable,
+                   "OPPO circuit open: " + std::string(calls) + " are suspended after " +
+                       std::to_string(breaker.settings().failure_threshold) +
+                       " transient failures in a row; next try in " +
+                       std::to_string(retry_in.count()) + " ms",
+                   std::nullopt};
+}
+
 }  // namespace
 
-oppo_client::oppo_client(http_client& client, const oppo_config& settings, clock_fn clock)
-    : client_(client), settings_(settings), tokens_(client, settings, std::move(clock)) {}
+oppo_client::oppo_client(http_client& client, const oppo_config& settings, clock_fn clock,
+                         const circuit_settings& circuit)
+    : client_(client),
+      settings_(settings),
+      tokens_(client, settings, std::move(clock), circuit),
+      upload_breaker_(breaker_options(circuit, settings.timeout), circuit.clock) {}
+
+void oppo_client::set_observer(call_observer observer) {
+  tokens_.set_observer(observer);
+  observer_ = std::move(observer);
+}
 
 asio::awaitable<result<std::string>> oppo_client::upload(const oppo_credentials& credentials,
                                                          image_kind kind,
@@ -122,7 +158,7 @@ asio::awaitable<result<std::string>> oppo_client::upload(const oppo_credentials&
                                                          steady_time deadline) {
   // Copies: the caller's references need not outlive a suspension.
   const oppo_credentials creds = credentials;
-  const std::string what = "the upload of " + std::string(picture_name(kind));
+  const std::string what = "the upload of " + std::string(kind_name(kind));
   const auto executor = co_await asio::this_coro::executor;
 
   std::string refused;  // the token OPPO answered 11/29 to, once
@@ -137,6 +173,11 @@ asio::awaitable<result<std::string>> oppo_client::upload(const oppo_credentials&
     if (token.ok()) {
       const milliseconds remaining = time_left(deadline);
       if (remaining < milliseconds(1)) co_return out_of_time(last_error);
+      const circuit_breaker::admission admitted = upload_breaker_.allow();
+      if (!admitted.allowed) {
+        if (observer_) observer_(call_report{"upload", "circuit_open", {}, 0});
+        co_return circuit_open(upload_breaker_, "uploads", admitted.retry_in);
+      }
 
       http_request request;
       request.method = "POST";
@@ -149,7 +190,7 @@ asio::awaitable<result<std::string>> oppo_client::upload(const oppo_credentials&
           form_part{"file",
                     {},
                     bytes,
-                    std::string(picture_name(kind)) + std::string(file_extension(format)),
+                    std::string(kind_name(kind)) + std::string(file_extension(format)),
                     std::string(mime_type(format))});
       request.total_timeout = std::min(settings_.timeout, remaining);
       request.connect_timeout = std::min(settings_.connect_timeout, request.total_timeout);
@@ -159,8 +200,22 @@ asio::awaitable<result<std::string>> oppo_client::upload(const oppo_credentials&
       const long long timeout_ms = request.total_timeout.count();
 
       upload_attempts_.fetch_add(1, std::memory_order_relaxed);
+      const auto started = std::chrono::steady_clock::now();
       const http_response response = co_await async_perform(client_, std::move(request));
       verdict outcome = judge(response, kind, timeout_ms, what);
+      if (outcome.outcome == "cancelled") {
+        upload_breaker_.record_abandoned(admitted.probe);
+      } else if (is_transient_outcome(outcome.outcome)) {
+        upload_breaker_.record_failure();
+      } else {
+        upload_breaker_.record_success();  // OPPO answered: it is up, whatever it said
+      }
+      if (observer_) {
+        observer_(call_report{
+            "upload", outcome.outcome,
+            duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started),
+            response.connections_opened});
+      }
       switch (outcome.what) {
         case verdict::kind::uploaded:
           co_return std::move(outcome.picture_id);
@@ -185,7 +240,13 @@ asio::awaitable<result<std::string>> oppo_client::upload(const oppo_credentials&
       co_return token.take_error();
     }
 
-    // A transient failure: back off and try again, if the budget and the deadline allow.
+    // A transient failure: back off and try again, if the budget, the deadline and the
+    // breakers allow (an open breaker would refuse the next try anyway: fail now).
+    if (upload_breaker_.refusing() || tokens_.circuit().refusing()) {
+      api_error error = std::move(*last_error);
+      error.detail += " (OPPO circuit now open, not retried)";
+      co_return error;
+    }
     if (retries >= settings_.retries) {
       api_error error = std::move(*last_error);
       if (retries > 0) error.detail += " (after " + std::to_string(retries + 1) + " attempts)";

@@ -125,14 +125,10 @@ std::string auth_form_body(std::string_view app_key, std::string_view master_sec
   return body;
 }
 
-std::string_view picture_name(image_kind kind) {
-  return kind == image_kind::big ? "big_picture" : "small_picture";
-}
-
 std::string upload_url(std::string_view media_base_url, image_kind kind) {
   std::string url(strip_one_slash(media_base_url));
   url += "/server/v1/media/upload/";
-  url += picture_name(kind);
+  url += kind_name(kind);
   return url;
 }
 
@@ -207,7 +203,7 @@ std::variant<std::string, oppo_failure, parse_failure> parse_upload_answer(std::
   if (auto* failure = std::get_if<parse_failure>(&envelope)) return std::move(*failure);
   const json& doc = std::get<json>(envelope);
 
-  const std::string field = std::string(picture_name(kind)) + "_id";
+  const std::string field = std::string(kind_name(kind)) + "_id";
   const json* id = data_field(doc, field);
   if (id == nullptr || !id->is_string() || id->get_ref<const std::string&>().empty()) {
     return parse_failure{"the upload answer has no data." + field + " string"};

@@ -59,8 +59,11 @@ struct auth_outcome {
 }  // namespace
 
 struct token_cache::impl {
-  impl(http_client& c, oppo_config s, clock_fn k)
-      : client(c), settings(std::move(s)), clock(std::move(k)) {
+  impl(http_client& c, oppo_config s, clock_fn k, const circuit_settings& circuit)
+      : client(c),
+        settings(std::move(s)),
+        clock(std::move(k)),
+        breaker(breaker_options(circuit, settings.timeout), circuit.clock) {
     if (!clock) clock = [] { return std::chrono::system_clock::now(); };
   }
 
@@ -68,6 +71,17 @@ struct token_cache::impl {
   const oppo_config settings;
   clock_fn clock;
   std::atomic<std::uint64_t> refreshes{0};
+  circuit_breaker breaker;
+  call_observer observer;
+
+  void report(std::string_view outcome, std::chrono::steady_clock::time_point started,
+              std::size_t connections_opened) {
+    if (!observer) return;
+    observer(call_report{
+        "auth", outcome,
+        duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started),
+        connections_opened});
+  }
 
   std::mutex mutex;
   std::unordered_map<std::string, entry> entries;  // by OPPO app key
@@ -100,6 +114,15 @@ asio::awaitable<auth_outcome> token_cache::impl::call_auth(const oppo_credential
     co_return auth_outcome{unavailable("OPPO did not answer within the request deadline"), false};
   }
 
+  const circuit_breaker::admission admitted = breaker.allow();
+  if (!admitted.allowed) {
+    report("circuit_open", std::chrono::steady_clock::now(), 0);
+    co_return auth_outcome{unavailable("OPPO auth calls are suspended after " +
+                                       std::to_string(breaker.settings().failure_threshold) +
+                                       " transient failures in a row (circuit open; next try in " +
+                                       std::to_string(admitted.retry_in.count()) + " ms)")};
+  }
+
   http_request request;
   request.method = "POST";
   request.url = auth_url(settings.auth_base_url);
@@ -114,62 +137,93 @@ asio::awaitable<auth_outcome> token_cache::impl::call_auth(const oppo_credential
   const auto timeout_ms = request.total_timeout.count();
 
   refreshes.fetch_add(1, std::memory_order_relaxed);
+  const auto started = std::chrono::steady_clock::now();
   const http_response response = co_await async_perform(client, std::move(request));
   const system_time arrival = clock();
+
+  // Every way out names its outcome: the breaker and the observer hear of it.
+  const auto settle = [&](std::string_view outcome, auth_outcome answer) {
+    if (outcome == "cancelled") {
+      breaker.record_abandoned(admitted.probe);
+    } else if (is_transient_outcome(outcome)) {
+      breaker.record_failure();
+    } else {
+      breaker.record_success();  // OPPO answered: it is up, whatever it said
+    }
+    report(outcome, started, response.connections_opened);
+    return answer;
+  };
 
   switch (response.status) {
     case transfer_status::ok:
       break;
     case transfer_status::cancelled:
-      co_return auth_outcome{};
+      co_return settle("cancelled", auth_outcome{});
     case transfer_status::timed_out:
-      co_return auth_outcome{
-          unavailable("OPPO auth timed out after " + std::to_string(timeout_ms) + " ms")};
+      co_return settle("timeout", auth_outcome{unavailable("OPPO auth timed out after " +
+                                                           std::to_string(timeout_ms) + " ms")});
     case transfer_status::too_large:
-      co_return auth_outcome{api_error{error_kind::upstream_bad_answer,
-                                       "OPPO's auth answer is larger than 64 KiB", std::nullopt}};
+      co_return settle(
+          "bad_answer",
+          auth_outcome{api_error{error_kind::upstream_bad_answer,
+                                 "OPPO's auth answer is larger than 64 KiB", std::nullopt}});
     default:
-      co_return auth_outcome{unavailable(
-          "OPPO auth could not be reached" +
-          (response.error_detail.empty() ? std::string() : ": " + response.error_detail))};
+      co_return settle(
+          "unreachable",
+          auth_outcome{unavailable(
+              "OPPO auth could not be reached" +
+              (response.error_detail.empty() ? std::string() : ": " + response.error_detail))});
   }
 
   auto parsed = parse_auth_answer(response.body, arrival);
-  if (auto* token = std::get_if<auth_token>(&parsed)) co_return auth_outcome{std::move(*token)};
+  if (auto* token = std::get_if<auth_token>(&parsed)) {
+    co_return settle("ok", auth_outcome{std::move(*token)});
+  }
   if (auto* failure = std::get_if<oppo_failure>(&parsed)) {
     switch (classify(failure->code)) {
       case code_class::transient:
+        co_return settle("throttled",
+                         auth_outcome{error_for_oppo_failure(*failure, "the auth call")});
       case code_class::credentials:
-        co_return auth_outcome{error_for_oppo_failure(*failure, "the auth call")};
+        co_return settle("credentials",
+                         auth_outcome{error_for_oppo_failure(*failure, "the auth call")});
       default:
         // Any other refusal of the auth call is about our own request, never the caller's.
-        co_return auth_outcome{api_error{
-            error_kind::upstream_credentials,
-            "OPPO refused the gateway's auth call (code " + std::to_string(failure->code) +
-                (failure->message.empty() ? "" : ": " + failure->message) + ")",
-            std::nullopt}};
+        co_return settle(
+            "credentials",
+            auth_outcome{api_error{
+                error_kind::upstream_credentials,
+                "OPPO refused the gateway's auth call (code " + std::to_string(failure->code) +
+                    (failure->message.empty() ? "" : ": " + failure->message) + ")",
+                std::nullopt}});
     }
   }
   const auto& failure = std::get<parse_failure>(parsed);
   if (response.http_status >= 500) {
-    co_return auth_outcome{
-        unavailable("OPPO auth answered HTTP " + std::to_string(response.http_status))};
+    co_return settle("http_5xx", auth_outcome{unavailable("OPPO auth answered HTTP " +
+                                                          std::to_string(response.http_status))});
   }
-  co_return auth_outcome{api_error{error_kind::upstream_bad_answer,
-                                   "OPPO's auth answer could not be read (HTTP " +
-                                       std::to_string(response.http_status) +
-                                       "): " + failure.detail,
-                                   std::nullopt}};
+  co_return settle(
+      "bad_answer",
+      auth_outcome{api_error{error_kind::upstream_bad_answer,
+                             "OPPO's auth answer could not be read (HTTP " +
+                                 std::to_string(response.http_status) + "): " + failure.detail,
+                             std::nullopt}});
 }
 
-token_cache::token_cache(http_client& client, const oppo_config& settings, clock_fn clock)
-    : impl_(std::make_shared<impl>(client, settings, std::move(clock))) {}
+token_cache::token_cache(http_client& client, const oppo_config& settings, clock_fn clock,
+                         const circuit_settings& circuit)
+    : impl_(std::make_shared<impl>(client, settings, std::move(clock), circuit)) {}
 
 token_cache::~token_cache() = default;
 
 std::uint64_t token_cache::refresh_count() const {
   return impl_->refreshes.load(std::memory_order_relaxed);
 }
+
+void token_cache::set_observer(call_observer observer) { impl_->observer = std::move(observer); }
+
+const circuit_breaker& token_cache::circuit() const { return impl_->breaker; }
 
 asio::awaitable<result<std::string>> token_cache::get(const oppo_credentials& credentials,
                                                       std::string_view refused_view,

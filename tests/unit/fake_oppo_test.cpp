@@ -73,7 +73,7 @@ std::string multipart_body(const std::string& boundary, const std::vector<part_s
 }
 
 api_request upload_request(image_kind kind, const std::vector<part_spec>& parts) {
-  return post("/server/v1/media/upload/" + std::string(picture_name(kind)),
+  return post("/server/v1/media/upload/" + std::string(kind_name(kind)),
               "multipart/form-data; boundary=----b0undary", multipart_body("----b0undary", parts));
 }
 

@@ -42,8 +42,6 @@ TEST(Urls, StripOneTrailingSlash) {
             "https://media.example/server/v1/media/upload/big_picture");
   EXPECT_EQ(upload_url("http://127.0.0.1:9000/base", image_kind::small),
             "http://127.0.0.1:9000/base/server/v1/media/upload/small_picture");
-  EXPECT_EQ(picture_name(image_kind::big), "big_picture");
-  EXPECT_EQ(picture_name(image_kind::small), "small_picture");
 }
 
 TEST(Classify, Table) {

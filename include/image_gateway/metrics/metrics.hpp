@@ -66,6 +66,22 @@ class gauge {
   std::atomic<double> value_{0};
 };
 
+// Gauges with labels, each series read from its own function when scraped (e.g. a breaker's
+// state). Series are added at start; thread-safe.
+class gauge_family {
+ public:
+  gauge_family(std::string name, std::string help, std::vector<std::string> label_names);
+  void set_source(const label_values& labels, std::function<double()> read);
+  double value(const label_values& labels) const;
+  void render(std::string& out) const;
+
+ private:
+  std::string name_, help_;
+  std::vector<std::string> label_names_;
+  mutable std::mutex mutex_;
+  std::map<label_values, std::function<double()>> sources_;
+};
+
 // Latency buckets in seconds: 1 ms .. 30 s.
 std::vector<double> latency_buckets();
 
@@ -103,8 +119,16 @@ struct registry {
                                  {"endpoint"},
                                  latency_buckets()};
   counter_family token_refreshes{"image_gateway_oppo_token_refreshes_total",
-                                 "OPPO auth token refreshes, by outcome.",
+                                 "OPPO auth token refreshes, by outcome (ok, failed).",
                                  {"outcome"}};
+  counter_family oppo_connections{
+      "image_gateway_oppo_connections_opened_total",
+      "New connections opened to OPPO, by endpoint (low next to calls: keep-alive works).",
+      {"endpoint"}};
+  gauge_family oppo_circuit_open{
+      "image_gateway_oppo_circuit_open",
+      "1 while the circuit breaker for an OPPO endpoint fails calls fast, else 0.",
+      {"endpoint"}};
   counter_family cache_lookups{"image_gateway_upload_cache_lookups_total",
                                "Upload cache lookups, by result (hit, miss).",
                                {"result"}};
@@ -112,6 +136,8 @@ struct registry {
   gauge cache_evictions{"image_gateway_upload_cache_evictions_total",
                         "Ids evicted from the upload cache to stay within max_entries.", "counter"};
   gauge connections{"image_gateway_connections_open", "Client connections open now."};
+  gauge_family build_info{
+      "image_gateway_build_info", "Always 1; the version as a label.", {"version"}};
 
   // The whole exposition.
   std::string render() const;

@@ -13,16 +13,21 @@
 #include "image_gateway/config/config.hpp"
 #include "image_gateway/http_client/http_client.hpp"
 #include "image_gateway/image/image_check.hpp"
+#include "image_gateway/oppo/circuit_breaker.hpp"
 #include "image_gateway/oppo/token_cache.hpp"
 
 namespace image_gateway::oppo {
 
 // Uploads pictures to OPPO's media API (SPEC §4): token from the cache, multipart upload, on
 // 11/29 one refresh and one retry with the new token, transient answers retried with jittered
-// exponential back-off within the deadline, business codes never retried. Thread-safe.
+// exponential back-off within the deadline, business codes never retried. Uploads and auth
+// calls each go through a circuit breaker: after `failure_threshold` transient failures in a row
+// it fails fast (upstream_unavailable, nothing sent) and lets one probe through after its
+// cool-down. Thread-safe.
 class oppo_client {
  public:
-  oppo_client(http_client& client, const oppo_config& settings, clock_fn clock = {});
+  oppo_client(http_client& client, const oppo_config& settings, clock_fn clock = {},
+              const circuit_settings& circuit = {});
 
   // OPPO's picture id, or: upstream_rejected (51 with `upstream`), upstream_credentials,
   // upstream_bad_answer, upstream_unavailable.
@@ -32,6 +37,11 @@ class oppo_client {
                                                      image_format format, steady_time deadline);
 
   token_cache& tokens() { return tokens_; }
+  const circuit_breaker& upload_circuit() const { return upload_breaker_; }
+  const circuit_breaker& auth_circuit() const { return tokens_.circuit(); }
+
+  // Called after every OPPO call, auth and upload (metrics). Set before the first upload.
+  void set_observer(call_observer observer);
 
   // Back-off between transient failures: uniform(0, min(cap, base * 2^retry)) ("full jitter").
   static constexpr std::chrono::milliseconds backoff_base{100};
@@ -49,6 +59,8 @@ class oppo_client {
   http_client& client_;
   oppo_config settings_;
   token_cache tokens_;
+  circuit_breaker upload_breaker_;
+  call_observer observer_;
   std::atomic<std::uint64_t> upload_attempts_{0};
   std::atomic<std::uint64_t> transient_retries_{0};
   std::atomic<std::uint64_t> token_retries_{0};

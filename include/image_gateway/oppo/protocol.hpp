@@ -25,10 +25,8 @@ std::string auth_sign(std::string_view app_key, std::int64_t timestamp_ms,
 std::string auth_form_body(std::string_view app_key, std::string_view master_secret,
                            std::int64_t timestamp_ms);
 
-// OPPO's name for a kind in its paths, file names and answer fields: "big_picture".
-std::string_view picture_name(image_kind kind);
-
-// Upload URL for a kind: {media_base_url}/server/v1/media/upload/big_picture.
+// Upload URL for a kind: {media_base_url}/server/v1/media/upload/big_picture. kind_name()
+// (image_request.hpp) is OPPO's name for a kind in paths, file names and answer fields.
 std::string upload_url(std::string_view media_base_url, image_kind kind);
 std::string auth_url(std::string_view auth_base_url);
 

@@ -12,6 +12,7 @@
 #include "image_gateway/api/error.hpp"
 #include "image_gateway/config/config.hpp"
 #include "image_gateway/http_client/http_client.hpp"
+#include "image_gateway/oppo/circuit_breaker.hpp"
 #include "image_gateway/oppo/protocol.hpp"
 
 namespace image_gateway::oppo {
@@ -33,6 +34,8 @@ using clock_fn = std::function<system_time()>;
 //   a successful one unless the caller refuses the cached token (OPPO answered 11/29 to it).
 // - Auth answers with a business code are our request's fault, not the caller's: they count as
 //   upstream_credentials, as do 11/29 on auth.
+// - Auth calls go through a circuit breaker (circuit_breaker.hpp): while it is open, a refresh
+//   fails at once with upstream_unavailable and nothing is sent.
 class token_cache {
  public:
   // How long before its end a token is refreshed.
@@ -42,7 +45,8 @@ class token_cache {
   // Largest auth answer read.
   static constexpr std::size_t max_answer_bytes = 64 * 1024;
 
-  token_cache(http_client& client, const oppo_config& settings, clock_fn clock = {});
+  token_cache(http_client& client, const oppo_config& settings, clock_fn clock = {},
+              const circuit_settings& circuit = {});
   ~token_cache();
 
   // A token that is not `refused` (a token OPPO answered 11/29 to; "" for none): the cached one,
@@ -54,6 +58,10 @@ class token_cache {
 
   // Refreshes done so far (metrics and tests).
   std::uint64_t refresh_count() const;
+
+  // Called after every auth call (and every one the breaker refused). Set before the first call.
+  void set_observer(call_observer observer);
+  const circuit_breaker& circuit() const;
 
  private:
   struct impl;
