@@ -117,6 +117,7 @@ const std::vector<named_network>& v4_blocked() {
       {"172.16.0.0/12", "private"},
       {"192.0.0.0/24", "IETF protocol assignments"},
       {"192.0.2.0/24", "documentation"},
+      {"192.88.99.0/24", "6to4 relay anycast (deprecated)"},
       {"192.168.0.0/16", "private"},
       {"198.18.0.0/15", "benchmarking"},
       {"198.51.100.0/24", "documentation"},
@@ -132,7 +133,12 @@ const std::vector<named_network>& v6_blocked() {
       {"::/128", "unspecified"},
       {"::1/128", "loopback"},
       {"100::/64", "discard-only"},
+      {"2001:2::/48", "benchmarking"},
+      {"2001:10::/28", "ORCHID"},
+      {"2001:20::/28", "ORCHIDv2"},
       {"2001:db8::/32", "documentation"},
+      {"3fff::/20", "documentation"},
+      {"5f00::/16", "SRv6 SIDs"},
       {"fc00::/7", "unique local"},
       {"fe80::/10", "link-local"},
       {"fec0::/10", "site-local"},
@@ -308,12 +314,18 @@ std::optional<std::string> address_policy::refusal(const ip_address& address) co
     return address.to_string() + " is in " + describe(*row);
   }
   // An embedded IPv4 is judged like the IPv4 itself, the allow list included.
-  for (const auto& inner : embedded_v4(address)) {
+  const auto inner_addresses = embedded_v4(address);
+  for (const auto& inner : inner_addresses) {
     if (allowed(inner)) continue;
     if (const auto* row = find(v4_blocked(), inner)) {
       return address.to_string() + " embeds " + inner.to_string() + ", which is in " +
              describe(*row);
     }
+  }
+  // Everything else outside 2000::/3 is reserved by the IETF: no public host lives there.
+  static const ip_network global_unicast = *ip_network::parse("2000::/3");
+  if (inner_addresses.empty() && !global_unicast.contains(address)) {
+    return address.to_string() + " is outside 2000::/3 (reserved, not global unicast)";
   }
   return std::nullopt;
 }

@@ -88,9 +88,22 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
     raw += "Content-Length: " + std::to_string(answer.body.size()) + "\r\n\r\n" + answer.body;
     beast::tcp_stream stream(std::move(socket));
     stream.expires_after(std::chrono::seconds(1));
-    co_await net::async_write(stream, net::buffer(raw), net::as_tuple(net::use_awaitable));
+    const auto [ec, n] =
+        co_await net::async_write(stream, net::buffer(raw), net::as_tuple(net::use_awaitable));
     beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    // The client's request is unread: closing now would reset the connection, and a reset can
+    // destroy the 503 before the client reads it. Drop what it sends for a moment, bounded.
+    if (!ec) {
+      stream.expires_after(std::chrono::milliseconds(500));
+      char chunk[4096];
+      for (std::size_t dropped = 0; dropped < 64 * 1024;) {
+        const auto [read_ec, got] =
+            co_await stream.async_read_some(net::buffer(chunk), net::as_tuple(net::use_awaitable));
+        if (read_ec) break;
+        dropped += got;
+      }
+    }
   }
 };
 

@@ -1,6 +1,7 @@
 // One HTTP/1.1 connection: read with time-outs and limits, hand the request to the handler,
 // write the answer, repeat while keep-alive. Only this file reads and writes client sockets.
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <limits>
 
 #include "image_gateway/log/logger.hpp"
 #include "server_state.hpp"
@@ -91,7 +92,10 @@ class session {
       // The header block, within header_timeout of its first byte (slowloris).
       request_parser parser;
       parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-      parser.body_limit(limits.max_body_bytes);
+      // No body limit while the header is read: Beast would refuse a large Content-Length in the
+      // middle of the header block, before the fields that decide the answer (route, auth) are
+      // all in. It is checked below, with the whole header, and set before the body is read.
+      parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       stream_.expires_after(limits.header_timeout);
       if (const auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, no_throw);
           ec) {
@@ -109,7 +113,9 @@ class session {
         co_await refuse(413, parser);  // refused before reading the body
         break;
       }
-      if (beast::iequals(header[http::field::expect], "100-continue")) {
+      parser.body_limit(limits.max_body_bytes);  // a chunked body is counted as it is read
+      // Never to an HTTP/1.0 client, which does not know the interim answer (RFC 9110 15.2).
+      if (header.version() >= 11 && beast::iequals(header[http::field::expect], "100-continue")) {
         // curl waits a second for this before sending a body over 1 KiB.
         static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
         stream_.expires_after(limits.write_timeout);
@@ -150,6 +156,7 @@ class session {
     handle_->busy = false;
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (refused_) co_await drain_before_close();
     stream_.close();
   }
 
@@ -169,6 +176,21 @@ class session {
     auto response = to_beast_response(std::move(answer), 11, false);
     stream_.expires_after(state_->limits.write_timeout);
     co_await http::async_write(stream_, response, no_throw);
+    refused_ = true;
+  }
+
+  // A refused client may still be sending (the rest of a large header or body). Closing with
+  // unread bytes makes the kernel send a reset, which can destroy the refusal before the client
+  // reads it; so read and drop what comes for a moment (bounded in time and bytes) first.
+  net::awaitable<void> drain_before_close() {
+    stream_.expires_after(std::chrono::milliseconds(500));
+    std::size_t dropped = 0;
+    char chunk[4096];
+    while (dropped < 256 * 1024) {
+      const auto [ec, n] = co_await stream_.async_read_some(net::buffer(chunk), no_throw);
+      if (ec) break;
+      dropped += n;
+    }
   }
 
   std::shared_ptr<server_state> state_;
@@ -176,6 +198,7 @@ class session {
   std::shared_ptr<session_handle> handle_;
   beast::flat_buffer buffer_;
   std::string remote_;
+  bool refused_ = false;  // the server answered a refusal; drain before closing
 };
 
 }  // namespace

@@ -280,6 +280,10 @@ TEST(AddressPolicy, Ipv4RangesAndEdges) {
           {"192.0.2.0", "192.0.2.0 is in 192.0.2.0/24 (documentation)"},
           {"192.0.2.255", "192.0.2.255 is in 192.0.2.0/24 (documentation)"},
           {"192.0.3.0", ""},
+          {"192.88.98.255", ""},
+          {"192.88.99.0", "192.88.99.0 is in 192.88.99.0/24 (6to4 relay anycast (deprecated))"},
+          {"192.88.99.255", "192.88.99.255 is in 192.88.99.0/24 (6to4 relay anycast (deprecated))"},
+          {"192.88.100.0", ""},
           {"192.167.255.255", ""},
           {"192.168.0.0", "192.168.0.0 is in 192.168.0.0/16 (private)"},
           {"192.168.255.255", "192.168.255.255 is in 192.168.0.0/16 (private)"},
@@ -311,13 +315,17 @@ TEST(AddressPolicy, Ipv6RangesAndEdges) {
       {
           {"::", ":: is in ::/128 (unspecified)"},
           {"::1", "::1 is in ::1/128 (loopback)"},
-          {"fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ""},
+          {"fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+           "fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff is outside 2000::/3 (reserved, not global "
+           "unicast)"},
           {"fc00::", "fc00:: is in fc00::/7 (unique local)"},
           {"fd12:3456::1", "fd12:3456::1 is in fc00::/7 (unique local)"},
           {"fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
            "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff is in fc00::/7 (unique local)"},
-          {"fe00::", ""},
-          {"fe7f:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ""},
+          {"fe00::", "fe00:: is outside 2000::/3 (reserved, not global unicast)"},
+          {"fe7f:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+           "fe7f:ffff:ffff:ffff:ffff:ffff:ffff:ffff is outside 2000::/3 (reserved, not global "
+           "unicast)"},
           {"fe80::", "fe80:: is in fe80::/10 (link-local)"},
           {"fe80::1", "fe80::1 is in fe80::/10 (link-local)"},
           {"febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
@@ -329,15 +337,33 @@ TEST(AddressPolicy, Ipv6RangesAndEdges) {
           {"ff02::1", "ff02::1 is in ff00::/8 (multicast)"},
           {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff is in ff00::/8 (multicast)"},
-          {"ff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ""},
+          {"ff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+           "ff:ffff:ffff:ffff:ffff:ffff:ffff:ffff is outside 2000::/3 (reserved, not global "
+           "unicast)"},
           {"100::", "100:: is in 100::/64 (discard-only)"},
           {"100::ffff:ffff:ffff:ffff", "100::ffff:ffff:ffff:ffff is in 100::/64 (discard-only)"},
-          {"100:0:0:1::", ""},
+          {"100:0:0:1::", "100:0:0:1:: is outside 2000::/3 (reserved, not global unicast)"},
           {"2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", ""},
           {"2001:db8::", "2001:db8:: is in 2001:db8::/32 (documentation)"},
           {"2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
            "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff is in 2001:db8::/32 (documentation)"},
           {"2001:db9::", ""},
+          {"2001:2::1", "2001:2::1 is in 2001:2::/48 (benchmarking)"},
+          {"2001:2:1::", ""},
+          {"2001:10::1", "2001:10::1 is in 2001:10::/28 (ORCHID)"},
+          {"2001:2f::1", "2001:2f::1 is in 2001:20::/28 (ORCHIDv2)"},
+          {"2001:30::1", ""},
+          {"3fff::1", "3fff::1 is in 3fff::/20 (documentation)"},
+          {"3fff:1000::", ""},
+          {"5f00::1", "5f00::1 is in 5f00::/16 (SRv6 SIDs)"},
+          // Outside 2000::/3 and not an embedding form: reserved by the IETF.
+          {"1fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+           "1fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff is outside 2000::/3 (reserved, not global "
+           "unicast)"},
+          {"2000::", ""},
+          {"3fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ""},
+          {"4000::", "4000:: is outside 2000::/3 (reserved, not global unicast)"},
+          {"::1:0:0:1", "::1:0:0:1 is outside 2000::/3 (reserved, not global unicast)"},
       });
 }
 
@@ -416,7 +442,8 @@ TEST(AddressPolicy, EmbeddedIpv4JudgedAsIpv4) {
           // Teredo with public server and client
           {"2001:0:4136:e378:8000:63bf:f7f7:f7f7", ""},
           // just outside the embedding prefixes: ordinary global addresses
-          {"64:ff9b:2::7f00:1", ""},
+          {"64:ff9b:2::7f00:1",
+           "64:ff9b:2::7f00:1 is outside 2000::/3 (reserved, not global unicast)"},
           {"2003:7f00:1::", ""},
           {"2001:1::7f00:1", ""},
       });
