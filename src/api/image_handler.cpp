@@ -122,8 +122,11 @@ net::awaitable<api_response> gateway::impl::upload_images(const api_request& req
     if (!facts) co_return trace.fail(facts.error());
     job.facts = facts.value();
   }
+  // The cache key hashes the whole image: skipped when the cache is off.
+  const bool caching = settings.cache.max_entries > 0;
   const auto now = std::chrono::steady_clock::now();
   for (image_job& job : jobs) {
+    if (!caching) continue;
     job.digest = sha256_hex(*job.fetched->value().bytes);
     job.picture_id = uploads.find({job.digest, job.kind, app->oppo.app_key}, now);
     job.from_cache = job.picture_id.has_value();
@@ -166,7 +169,7 @@ net::awaitable<api_response> gateway::impl::upload_images(const api_request& req
   for (std::size_t i = 0; i < to_upload.size(); ++i) {
     if (!uploaded[i]) continue;
     to_upload[i]->picture_id = uploaded[i].value();
-    if (keep_for.count() > 0) {
+    if (caching && keep_for.count() > 0) {
       uploads.insert({to_upload[i]->digest, to_upload[i]->kind, app->oppo.app_key},
                      uploaded[i].value(), upload_started + keep_for);
     }

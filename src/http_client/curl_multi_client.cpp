@@ -133,6 +133,8 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
                         std::to_string(t->request.max_response_bytes) + " bytes");
       return 0;
     }
+    // One allocation for the whole body instead of a copy at every growth.
+    if (ec == std::errc{}) t->response.body.reserve(static_cast<std::size_t>(length));
   }
   return n;
 }
@@ -220,6 +222,9 @@ struct curl_multi_client::impl {
   explicit impl(const curl_client_options& options) {
     multi = curl_multi_init();
     curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, options.max_host_connections);
+    // libcurl's default keeps only 4 idle connections per running transfer and closes the rest:
+    // under load that churns connections. Keep enough to reuse them.
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, options.max_idle_connections);
     curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, options.max_total_connections);
     worker = std::thread([this] { run(); });
   }

@@ -7,7 +7,8 @@
 namespace image_gateway {
 
 struct curl_client_options {
-  long max_host_connections = 16;  // per-host cap; keeps connection reuse high
+  long max_host_connections = 16;  // per-host cap; transfers over it wait for a connection
+  long max_idle_connections = 64;  // connections kept open for reuse (CURLMOPT_MAXCONNECTS)
   long max_total_connections = 0;  // 0: no cap
 };
 
