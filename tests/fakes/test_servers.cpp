@@ -166,13 +166,14 @@ gateway_under_test::gateway_under_test(config settings, int threads)
 }
 
 gateway_under_test::~gateway_under_test() {
-  // Threads first, then the transports (their last completions land in the stopped
-  // io_context), then the io_context with whatever is queued.
+  // Threads first, then the decode pool and the transports (their last completions land in the
+  // stopped io_context: a decode job holds a strand of it), then the io_context with whatever is
+  // queued. The reverse order leaves a strand alive after its io_context (UBSan saw it).
   server_->stop();
+  decode_pool_.join();
   fetch_transport_.reset();
   oppo_transport_.reset();
   server_.reset();
-  decode_pool_.join();
   api_.reset();
   std::fclose(log_file_);
 }
