@@ -216,7 +216,7 @@ class DrainTest : public ::testing::Test {
     origin.serve("/big.png", samples::png(984, 369, 41));
     origin.serve("/small.png", samples::png(144, 144, 42));
     origin.serve("/slow.png", samples::png(984, 369, 43));
-    origin.delay("/slow.png", 2000ms);
+    origin.delay("/slow.png", 1500ms);  // outlives the drain windows, well inside every time-out
   }
 
   // Starts the binary and reads its start line; base_url is then http://127.0.0.1:PORT.
