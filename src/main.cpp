@@ -157,8 +157,9 @@ int run(const config& settings) {
     return api.refuse(status, partial);
   };
   hooks.connections_changed = [&api](int delta) { api.connections_changed(delta); };
-  http_server server(io, settings.server.listen, limits_from(settings.server), std::move(hooks),
-                     &log);
+  server_limits limits = limits_from(settings.server);
+  limits.io_threads = threads;
+  http_server server(io, settings.server.listen, limits, std::move(hooks), &log);
   try {
     server.start();
   } catch (const std::exception& error) {

@@ -1,9 +1,14 @@
 #pragma once
 // The parts gateway owns, shared by the files of api/.
+#include <array>
 #include <atomic>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "image_fetch.hpp"
 #include "image_gateway/api/gateway.hpp"
@@ -13,8 +18,12 @@
 #include "image_gateway/log/logger.hpp"
 #include "image_gateway/metrics/metrics.hpp"
 #include "image_gateway/oppo/oppo_client.hpp"
+#include "router.hpp"
 
 namespace image_gateway {
+
+// The detail of every 401: missing, malformed or wrong credentials are not told apart.
+inline constexpr std::string_view unauthorized_detail = "missing or wrong Basic credentials";
 
 // The JSON error answer for an api_error, with its HTTP status (and WWW-Authenticate on 401).
 api_response error_response(const api_error& error);
@@ -51,6 +60,15 @@ struct gateway::impl {
   std::atomic<std::size_t> in_flight{0};
   std::atomic<bool> draining{false};
   std::atomic<bool> drain_window_over{false};
+
+  // The requests_total and request_duration series of one answer, bound on first use (so a
+  // series appears in /metrics once it has counted, as before): counting a request then builds
+  // no label strings and walks no string-keyed map.
+  metrics::counter_family::series requests_series(int code, int http_status);
+  metrics::histogram_family::series duration_series(route where);
+  std::mutex series_mutex;
+  std::map<std::pair<int, int>, metrics::counter_family::series> requests_by_answer;
+  std::array<std::optional<metrics::histogram_family::series>, 5> duration_by_route;
 
   // Counts one OPPO call (or one refused by a breaker) in the metrics.
   void count_oppo_call(const oppo::call_report& report);

@@ -7,6 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include "gateway_impl.hpp"
 #include "image_gateway/api/image_request.hpp"
 #include "image_gateway/image/image_check.hpp"
@@ -37,6 +40,18 @@ std::string format_rate(double per_second) {
   return text.str();
 }
 
+// Decode threads yield the CPU to I/O threads: where they share a core (one CPU, or a pinned
+// process) a decode must not keep /healthz or a 401 waiting for a time slice. Linux applies
+// the nice value to the calling thread only; once per pool thread. Best effort: a failure only
+// leaves the default priority.
+void lower_decode_thread_priority() {
+  thread_local bool lowered = false;
+  if (lowered) return;
+  lowered = true;
+  constexpr int decode_niceness = 10;
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), decode_niceness);
+}
+
 // Decoding takes milliseconds of CPU, so it runs on the decode pool, never on an I/O thread;
 // the awaiting coroutine resumes on its own executor. (A plain handler, not a lambda coroutine:
 // GCC 12 mishandles the captures of a coroutine lambda handed to co_spawn.)
@@ -49,6 +64,7 @@ auto async_verify_decode(net::thread_pool& pool, std::shared_ptr<const std::stri
         auto work = net::make_work_guard(resume_on);
         net::post(pool, [handler = std::move(handler), work = std::move(work),
                          image = std::move(image), which]() mutable {
+          lower_decode_thread_priority();
           const std::span view(reinterpret_cast<const unsigned char*>(image->data()),
                                image->size());
           std::optional<api_error> problem = verify_decode(view, url_field(which));
@@ -69,7 +85,7 @@ net::awaitable<api_response> gateway::impl::upload_images(const api_request& req
   const app_config* app = apps.authenticate(request.header("authorization"));
   if (app == nullptr) {
     co_return trace.fail(
-        {error_kind::unauthorized, "missing or wrong Basic credentials", std::nullopt});
+        {error_kind::unauthorized, std::string(unauthorized_detail), std::nullopt});
   }
   trace.app_key = app->app_key;
   if (app->rate_limit_per_s > 0) {

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 namespace image_gateway {
 namespace {
@@ -34,10 +35,27 @@ struct transfer {
   std::string abort_detail;
   long current_status = 0;  // status line of the response whose headers are arriving
 
+  // Where the easy handle goes back after the transfer (worker thread only); null: cleaned up.
+  std::vector<CURL*>* recycle_to = nullptr;
+
   ~transfer() {
-    if (easy != nullptr) curl_easy_cleanup(easy);
+    if (easy != nullptr) release_easy();
     if (header_list != nullptr) curl_slist_free_all(header_list);
     if (mime != nullptr) curl_mime_free(mime);
+  }
+
+  // A reset handle is as good as a new one (curl_easy_reset restores every option) but keeps
+  // its allocations: init and cleanup cost a few kB of mallocs and frees per fetch or upload.
+  // Its connections stay in the multi handle's cache either way.
+  void release_easy() {
+    constexpr std::size_t max_idle_handles = 64;
+    if (recycle_to != nullptr && recycle_to->size() < max_idle_handles) {
+      curl_easy_reset(easy);
+      recycle_to->push_back(easy);
+    } else {
+      curl_easy_cleanup(easy);
+    }
+    easy = nullptr;
   }
 
   void abort_with(transfer_status status, std::string detail) {
@@ -218,6 +236,7 @@ struct curl_multi_client::impl {
 
   // Owned by the worker thread only.
   std::unordered_map<transfer_id, std::unique_ptr<transfer>> running;
+  std::vector<CURL*> idle_easy;  // reset easy handles of finished transfers, reused
 
   explicit impl(const curl_client_options& options) {
     multi = curl_multi_init();
@@ -233,6 +252,7 @@ struct curl_multi_client::impl {
     stopping = true;
     curl_multi_wakeup(multi);
     worker.join();
+    for (CURL* easy : idle_easy) curl_easy_cleanup(easy);
     curl_multi_cleanup(multi);
   }
 
@@ -317,7 +337,13 @@ struct curl_multi_client::impl {
 
   bool configure(transfer& t) {
     const http_request& r = t.request;
-    t.easy = curl_easy_init();
+    if (!idle_easy.empty()) {
+      t.easy = idle_easy.back();
+      idle_easy.pop_back();
+    } else {
+      t.easy = curl_easy_init();
+    }
+    t.recycle_to = &idle_easy;
     if (t.easy == nullptr) {
       complete(t, transfer_status::failed, "curl_easy_init failed");
       return false;

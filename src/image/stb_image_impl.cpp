@@ -45,11 +45,22 @@ void account(std::size_t old_size, std::size_t new_size) {
   budget->in_use += new_size;
 }
 
+// Which blocks are zeroed. On hostile input stb can read memory it never wrote (see
+// jpeg_hazard): in its decoder state (Huffman and quantisation tables, component descriptors:
+// stbi__jpeg is ~20 KiB, the PNG and zlib state far less), where a stale byte could become an
+// index, zeros keep such reads in bounds and deterministic. Blocks of 64 KiB and more are image
+// data (zlib output, pixel rows, JPEG planes and coefficients): stb reads back only what it
+// wrote there (zlib distances and PNG row lengths are checked), except the coefficients of a
+// progressive component no scan touched, which only flow through arithmetic into pixels that
+// are clamped to 0..255 and then discarded (decode_with_budget frees them unseen). Nothing of
+// them reaches the answer or the verdict, so zeroing them (memset of megabytes, ~30 % of a
+// decode) bought nothing. The budget still counts every byte, zeroed or not.
+constexpr std::size_t zeroed_below = 64 * 1024;
+
 void* budget_malloc(std::size_t size) {
   if (size > SIZE_MAX - header_size || !charge(0, size)) return nullptr;
-  // Zeroed: on hostile input stb can read memory it never wrote (see jpeg_hazard); zeros keep
-  // such reads deterministic and keep old heap contents out of the pixels.
-  void* base = std::calloc(1, header_size + size);
+  void* base =
+      size < zeroed_below ? std::calloc(1, header_size + size) : std::malloc(header_size + size);
   if (base == nullptr) return nullptr;
   block_size(base) = size;
   account(0, size);
@@ -71,7 +82,7 @@ void* budget_realloc(void* pointer, std::size_t size) {
   if (size > SIZE_MAX - header_size || !charge(old_size, size)) return nullptr;
   void* grown = std::realloc(base, header_size + size);
   if (grown == nullptr) return nullptr;
-  if (size > old_size)
+  if (size > old_size && size < zeroed_below)
     std::memset(static_cast<char*>(grown) + header_size + old_size, 0, size - old_size);
   block_size(grown) = size;
   account(old_size, size);

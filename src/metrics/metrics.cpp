@@ -56,15 +56,17 @@ counter_family::counter_family(std::string name, std::string help,
                                std::vector<std::string> label_names)
     : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
 
-void counter_family::add(const label_values& labels, double amount) {
+void counter_family::add(const label_values& labels, double amount) { bind(labels).add(amount); }
+
+counter_family::series counter_family::bind(const label_values& labels) {
   std::lock_guard lock(mutex_);
-  values_[labels] += amount;
+  return series(values_.try_emplace(labels, 0.0).first->second);
 }
 
 double counter_family::value(const label_values& labels) const {
   std::lock_guard lock(mutex_);
   const auto found = values_.find(labels);
-  return found == values_.end() ? 0 : found->second;
+  return found == values_.end() ? 0 : found->second.load();
 }
 
 void counter_family::render(std::string& out) const {
@@ -72,7 +74,7 @@ void counter_family::render(std::string& out) const {
   std::lock_guard lock(mutex_);
   if (values_.empty() && label_names_.empty()) out += name_ + " 0\n";
   for (const auto& [labels, value] : values_) {
-    out += name_ + label_text(label_names_, labels) + " " + format_number(value) + "\n";
+    out += name_ + label_text(label_names_, labels) + " " + format_number(value.load()) + "\n";
   }
 }
 
@@ -83,10 +85,29 @@ histogram_family::histogram_family(std::string name, std::string help,
       label_names_(std::move(label_names)),
       bounds_(std::move(bounds)) {}
 
+histogram_family::series_data& histogram_family::find_or_add(const label_values& labels) {
+  series_data& s = series_[labels];
+  if (s.buckets.empty()) s.buckets.assign(bounds_.size(), 0);
+  return s;
+}
+
 void histogram_family::observe(const label_values& labels, double value) {
   std::lock_guard lock(mutex_);
-  series& s = series_[labels];
-  if (s.buckets.empty()) s.buckets.assign(bounds_.size(), 0);
+  series_data& s = find_or_add(labels);
+  observe_locked(s, value);
+}
+
+histogram_family::series histogram_family::bind(const label_values& labels) {
+  std::lock_guard lock(mutex_);
+  return series(*this, find_or_add(labels));
+}
+
+void histogram_family::observe(series_data& s, double value) {
+  std::lock_guard lock(mutex_);
+  observe_locked(s, value);
+}
+
+void histogram_family::observe_locked(series_data& s, double value) {
   for (std::size_t i = 0; i < bounds_.size(); ++i) {
     if (value <= bounds_[i]) {
       ++s.buckets[i];

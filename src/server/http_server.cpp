@@ -1,5 +1,5 @@
-// The listener: binds, accepts each connection onto its own strand, refuses fast at the
-// connection cap, and drains.
+// The listener: binds, accepts each connection onto its own strand (or the one thread), refuses
+// fast at the connection cap, and drains.
 #include "image_gateway/server/http_server.hpp"
 
 #include <stdexcept>
@@ -44,25 +44,33 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   impl(net::io_context& context, std::string address)
       : io(context), listen_address(std::move(address)), acceptor(net::make_strand(context)) {}
 
+  // Where a new connection runs. When one thread runs the io_context, its handlers never run
+  // concurrently, so a strand per connection only adds a lock, a queue and a type-erased hop to
+  // every completion (~10 % of the CPU of a small answer). Otherwise each gets its own strand.
+  net::any_io_executor connection_executor() const {
+    if (state->limits.io_threads == 1) return io.get_executor();
+    return net::make_strand(io);
+  }
+
   net::awaitable<void> accept_loop() {
     constexpr auto no_throw = net::as_tuple(net::use_awaitable);
     for (;;) {
-      auto strand = net::make_strand(io);
-      auto [ec, socket] = co_await acceptor.async_accept(strand, no_throw);
+      auto executor = connection_executor();
+      auto [ec, socket] = co_await acceptor.async_accept(executor, no_throw);
       if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) continue;  // e.g. EMFILE: keep accepting what can be accepted
       if (state->open_connections.load() >= state->limits.max_connections) {
-        net::co_spawn(strand, refuse_over_capacity(std::move(socket)), net::detached);
+        net::co_spawn(executor, refuse_over_capacity(std::move(socket)), net::detached);
         continue;
       }
-      auto handle = std::make_shared<session_handle>(session_handle{strand});
+      auto handle = std::make_shared<session_handle>(session_handle{executor});
       {
         std::lock_guard lock(state->sessions_mutex);
         state->sessions.insert(handle);
       }
       ++state->open_connections;
       if (state->hooks.connections_changed) state->hooks.connections_changed(+1);
-      net::co_spawn(strand, run_session(state, std::move(socket), handle),
+      net::co_spawn(executor, run_session(state, std::move(socket), handle),
                     [state = state, handle](std::exception_ptr) {
                       {
                         std::lock_guard lock(state->sessions_mutex);
@@ -156,7 +164,7 @@ void http_server::close_idle_connections() {
   state->closing_idle = true;
   std::lock_guard lock(state->sessions_mutex);
   for (const auto& handle : state->sessions) {
-    net::dispatch(handle->strand, [handle] {
+    net::dispatch(handle->executor, [handle] {
       if (handle->socket == nullptr) return;
       if (handle->busy) {
         handle->close_after_response = true;

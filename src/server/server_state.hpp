@@ -12,7 +12,7 @@ namespace image_gateway {
 
 // One open connection as the server sees it, for draining.
 struct session_handle {
-  net::strand<net::any_io_executor> strand;
+  net::any_io_executor executor;  // the connection's strand, or the io_context's own executor
   tcp::socket* socket = nullptr;  // valid while the session runs, used on its strand only
   bool busy = false;              // a request is being read, handled or answered
   bool close_after_response = false;

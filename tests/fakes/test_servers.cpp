@@ -172,6 +172,7 @@ gateway_under_test::gateway_under_test(config settings, int threads)
   limits.header_timeout = settings_.server.header_timeout;
   limits.body_timeout = settings_.server.header_timeout;
   limits.idle_timeout = settings_.server.idle_timeout;
+  limits.io_threads = threads;
   server_ = std::make_unique<loopback_server>(std::move(hooks), limits, threads, &log_);
 }
 

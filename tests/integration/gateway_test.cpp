@@ -51,5 +51,17 @@ TEST_F(GatewayTest, UploadsBothImagesAndAnswersTheirIds) {
   EXPECT_EQ(oppo.api().stats().auth_requests, 1U);
 }
 
+TEST_F(GatewayTest, OneIoThreadServesWithoutStrands) {
+  // server.threads 1: connections share the io_context's executor instead of strands.
+  auto& gw = *(gateway = std::make_unique<gateway_under_test>(test_config(oppo.base_url()), 1));
+  for (int i = 0; i < 3; ++i) {
+    const auto response = post_images(gw, body("/big.png", "/small.png"));
+    ASSERT_EQ(response.status, 200) << response.body << response.error;
+    EXPECT_EQ(response.header("x-cache"), i == 0 ? "miss" : "hit");
+  }
+  EXPECT_EQ(http_call("GET", gw.url("/healthz")).status, 200);
+  EXPECT_EQ(oppo.api().stats().uploads_accepted, 2U);
+}
+
 }  // namespace
 }  // namespace image_gateway::testing

@@ -16,8 +16,22 @@ using label_values = std::vector<std::string>;
 // A counter with labels; values only go up. Thread-safe.
 class counter_family {
  public:
+  // One series of the family, looked up once: adding through it takes no label vector, no map
+  // walk and no lock, for counters bumped on every request. Valid as long as the family.
+  class series {
+   public:
+    void add(double amount = 1) const { value_->fetch_add(amount, std::memory_order_relaxed); }
+
+   private:
+    friend class counter_family;
+    explicit series(std::atomic<double>& value) : value_(&value) {}
+    std::atomic<double>* value_;
+  };
+
   counter_family(std::string name, std::string help, std::vector<std::string> label_names);
   void add(const label_values& labels, double amount = 1);
+  // The series with these labels, created (at 0, and rendered from now on) when new.
+  series bind(const label_values& labels);
   double value(const label_values& labels) const;
   void render(std::string& out) const;
 
@@ -25,29 +39,50 @@ class counter_family {
   std::string name_, help_;
   std::vector<std::string> label_names_;
   mutable std::mutex mutex_;
-  std::map<label_values, double> values_;
+  std::map<label_values, std::atomic<double>> values_;  // map nodes never move: series stay valid
 };
 
 // A histogram with labels and fixed buckets (upper bounds, seconds or bytes). Thread-safe.
 class histogram_family {
+  struct series_data;
+
  public:
+  // One series of the family, looked up once (see counter_family::series). Observing through it
+  // still locks the family, so a scrape never sees a count without its bucket.
+  class series {
+   public:
+    void observe(double value) const { family_->observe(*data_, value); }
+
+   private:
+    friend class histogram_family;
+    series(histogram_family& family, series_data& data) : family_(&family), data_(&data) {}
+    histogram_family* family_;
+    series_data* data_;
+  };
+
   histogram_family(std::string name, std::string help, std::vector<std::string> label_names,
                    std::vector<double> bounds);
   void observe(const label_values& labels, double value);
+  // The series with these labels, created (empty, and rendered from now on) when new.
+  series bind(const label_values& labels);
   std::uint64_t count(const label_values& labels) const;
   void render(std::string& out) const;
 
  private:
-  struct series {
+  struct series_data {
     std::vector<std::uint64_t> buckets;  // per bound, not cumulative
     double sum = 0;
     std::uint64_t count = 0;
   };
+  series_data& find_or_add(const label_values& labels);  // with mutex_ held
+  void observe(series_data& data, double value);
+  void observe_locked(series_data& data, double value);  // with mutex_ held
+
   std::string name_, help_;
   std::vector<std::string> label_names_;
   std::vector<double> bounds_;
   mutable std::mutex mutex_;
-  std::map<label_values, series> series_;
+  std::map<label_values, series_data> series_;  // map nodes never move: series stay valid
 };
 
 // A value read when scraped: an atomic it owns, or a function of other state (set_source).

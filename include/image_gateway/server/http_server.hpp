@@ -26,6 +26,8 @@ struct server_limits {
   std::chrono::milliseconds body_timeout{10000};    // whole body once the header is in
   std::chrono::milliseconds idle_timeout{75000};    // keep-alive between requests
   std::chrono::milliseconds write_timeout{10000};
+  // Threads that run the io_context; exactly 1 lets connections skip their strands.
+  int io_threads = 0;
 };
 
 // Turns a request into a response; runs on the connection's strand.
