@@ -49,6 +49,11 @@ std::string_view route_name(route r) {
   return "other";
 }
 
+api_error no_such_route(const api_request& request) {
+  return {error_kind::route_not_found, "no " + request.method + " " + request.path + " here",
+          std::nullopt};
+}
+
 api_response status_json(int status, std::string_view text) {
   api_response response;
   response.status = status;
@@ -174,29 +179,7 @@ void gateway::end_drain_window() { impl_->drain_window_over = true; }
 void gateway::connections_changed(int delta) { impl_->stats.connections.add(delta); }
 metrics::registry& gateway::metrics() { return impl_->stats; }
 
-namespace {
-// Holds one of the max_inflight places for as long as an image request runs.
-class in_flight_slot {
- public:
-  in_flight_slot(std::atomic<std::size_t>& count, metrics::gauge& gauge)
-      : count_(count), gauge_(gauge) {
-    gauge_.add(1);
-  }
-  ~in_flight_slot() {
-    --count_;
-    gauge_.add(-1);
-  }
-  in_flight_slot(const in_flight_slot&) = delete;
-  in_flight_slot& operator=(const in_flight_slot&) = delete;
-
- private:
-  std::atomic<std::size_t>& count_;
-  metrics::gauge& gauge_;
-};
-
-}  // namespace
-
-boost::asio::awaitable<api_response> gateway::handle(api_request request) {
+handler_result gateway::handle(api_request request) {
   const auto started = std::chrono::steady_clock::now();
   request_trace trace;
   const std::string_view caller_id = request.header("x-request-id");
@@ -221,7 +204,14 @@ boost::asio::awaitable<api_response> gateway::handle(api_request request) {
                                std::nullopt});
       } else {
         in_flight_slot slot(impl_->in_flight, impl_->stats.in_flight);
-        response = co_await impl_->upload_images(request, trace);
+        auto admitted = impl_->admit(request, trace);
+        if (!admitted) {
+          response = trace.fail(admitted.error());
+          break;
+        }
+        // Only now is there I/O to wait for: the rest runs as a coroutine.
+        return impl_->serve_upload(std::move(request), std::move(trace),
+                                   std::move(admitted).value(), std::move(slot), started);
       }
       break;
     case route::health:
@@ -235,19 +225,23 @@ boost::asio::awaitable<api_response> gateway::handle(api_request request) {
       response.body = impl_->stats.render();
       break;
     case route::not_found:
-      response = trace.fail({error_kind::route_not_found,
-                             "no " + request.method + " " + request.path + " here", std::nullopt});
+      response = trace.fail(no_such_route(request));
       break;
   }
+  return impl_->finish(request, trace, std::move(response), where, started);
+}
+
+api_response gateway::impl::finish(const api_request& request, request_trace& trace,
+                                   api_response response, route where,
+                                   std::chrono::steady_clock::time_point started) {
   response.with_header("X-Request-Id", trace.request_id);
   add_rate_headers(response, trace);
   const auto elapsed = std::chrono::steady_clock::now() - started;
-  impl_->requests_series(trace.error ? describe(*trace.error).code : 0, response.status).add();
-  impl_->duration_series(where).observe(std::chrono::duration<double>(elapsed).count());
+  requests_series(trace.error ? describe(*trace.error).code : 0, response.status).add();
+  duration_series(where).observe(std::chrono::duration<double>(elapsed).count());
 
-  logger& log = impl_->log;
   if (trace.error == error_kind::upstream_credentials && log.enabled(log_level::warn)) {
-    impl_->warn_about_credentials(trace);
+    warn_about_credentials(trace);
   }
   if (log.enabled(log_level::info)) {
     // Never the Authorization header, the body or a token: only what is listed here.
@@ -272,7 +266,7 @@ boost::asio::awaitable<api_response> gateway::handle(api_request request) {
     }
     log.write(log_level::info, "request", fields);
   }
-  co_return response;
+  return response;
 }
 
 api_response gateway::refuse(int http_status, const api_request& partial) {
@@ -286,25 +280,10 @@ api_response gateway::refuse(int http_status, const api_request& partial) {
   if (http_status == 413 && !partial.method.empty()) {
     const route where = resolve_route(partial.method, partial.path);
     if (where == route::not_found) {
-      earlier = api_error{error_kind::route_not_found,
-                          "no " + partial.method + " " + partial.path + " here", std::nullopt};
+      earlier = no_such_route(partial);
     } else if (where == route::image_upload) {
-      const app_config* app = impl_->apps.authenticate(partial.header("authorization"));
-      if (app == nullptr) {
-        earlier =
-            api_error{error_kind::unauthorized, std::string(unauthorized_detail), std::nullopt};
-      } else {
-        trace.app_key = app->app_key;
-        if (app->rate_limit_per_s > 0) {
-          trace.rate = impl_->limiter.take(app->app_key, app->rate_limit_per_s,
-                                           std::chrono::steady_clock::now());
-          if (!trace.rate->allowed) {
-            impl_->stats.rate_limited.add({app->app_key});
-            earlier =
-                api_error{error_kind::rate_limited,
-                          "app " + app->app_key + " is over its request rate limit", std::nullopt};
-          }
-        }
+      if (auto caller = impl_->check_caller(partial, trace); !caller) {
+        earlier = caller.take_error();
       }
     }
   }

@@ -12,6 +12,7 @@
 
 #include "image_fetch.hpp"
 #include "image_gateway/api/gateway.hpp"
+#include "image_gateway/api/image_request.hpp"
 #include "image_gateway/api/rate_limit.hpp"
 #include "image_gateway/auth/basic_auth.hpp"
 #include "image_gateway/cache/upload_cache.hpp"
@@ -41,6 +42,35 @@ struct request_trace {
 
   // Notes the error for the log line and makes its answer.
   api_response fail(const api_error& failure);
+};
+
+// Holds one of the max_inflight places for as long as an image request runs; moves into the
+// pipeline's coroutine with the request.
+class in_flight_slot {
+ public:
+  // `count` was already raised by the caller's admission check.
+  in_flight_slot(std::atomic<std::size_t>& count, metrics::gauge& gauge)
+      : count_(&count), gauge_(&gauge) {
+    gauge_->add(1);
+  }
+  in_flight_slot(in_flight_slot&& other) noexcept
+      : count_(std::exchange(other.count_, nullptr)), gauge_(other.gauge_) {}
+  in_flight_slot& operator=(in_flight_slot&&) = delete;
+  ~in_flight_slot() {
+    if (count_ == nullptr) return;
+    --*count_;
+    gauge_->add(-1);
+  }
+
+ private:
+  std::atomic<std::size_t>* count_;
+  metrics::gauge* gauge_;
+};
+
+// An image request that passed the checks needing no I/O: who asks, and for what.
+struct admitted_request {
+  const app_config* app = nullptr;
+  image_request asked;
 };
 
 struct gateway::impl {
@@ -75,9 +105,22 @@ struct gateway::impl {
   // A warning when OPPO refused the gateway's own credentials: operators must fix the config.
   void warn_about_credentials(const request_trace& trace);
 
-  // POST /v4/image/oppo once routed: auth, body, fetch, checks, cache, upload.
-  boost::asio::awaitable<api_response> upload_images(const api_request& request,
+  // Authentication, then the app's rate limit (SPEC order); sets trace.app_key and trace.rate.
+  result<const app_config*> check_caller(const api_request& request, request_trace& trace);
+  // POST /v4/image/oppo once routed, the part without I/O in SPEC order: auth, rate limit,
+  // body. An error is the request's answer; it costs no coroutine and no upstream call.
+  result<admitted_request> admit(const api_request& request, request_trace& trace);
+  // The rest, for an admitted request: fetch, checks, cache, upload.
+  boost::asio::awaitable<api_response> upload_images(const admitted_request& admitted,
                                                      request_trace& trace);
+  // The whole life of an admitted request as one coroutine that owns its parts, ending with
+  // finish(). Taken by value: the coroutine outlives the caller's frame.
+  boost::asio::awaitable<api_response> serve_upload(api_request request, request_trace trace,
+                                                    admitted_request admitted, in_flight_slot slot,
+                                                    std::chrono::steady_clock::time_point started);
+  // Every answer's last step: X-Request-Id, rate headers, metrics and the request log line.
+  api_response finish(const api_request& request, request_trace& trace, api_response response,
+                      route where, std::chrono::steady_clock::time_point started);
   // One image fetch, counted in the metrics.
   boost::asio::awaitable<result<fetched_image>> fetch_counted(
       std::string url, image_kind kind, std::size_t max_bytes,

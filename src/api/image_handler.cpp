@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -41,13 +42,16 @@ std::string format_rate(double per_second) {
 }
 
 // Decode threads yield the CPU to I/O threads: where they share a core (one CPU, or a pinned
-// process) a decode must not keep /healthz or a 401 waiting for a time slice. Linux applies
-// the nice value to the calling thread only; once per pool thread. Best effort: a failure only
-// leaves the default priority.
+// process) a decode must not keep /healthz or a 401 waiting for a time slice. SCHED_IDLE runs
+// a thread only when no normal thread wants the CPU (nice 10 alone still let a decode delay
+// an I/O thread by milliseconds); lowering a policy needs no privilege. Linux applies both to
+// the calling thread only: once per pool thread. Best effort: a failure leaves the default.
 void lower_decode_thread_priority() {
   thread_local bool lowered = false;
   if (lowered) return;
   lowered = true;
+  const sched_param idle_param{};
+  if (::sched_setscheduler(0, SCHED_IDLE, &idle_param) == 0) return;
   constexpr int decode_niceness = 10;
   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), decode_niceness);
 }
@@ -80,12 +84,11 @@ auto async_verify_decode(net::thread_pool& pool, std::shared_ptr<const std::stri
 
 }  // namespace
 
-net::awaitable<api_response> gateway::impl::upload_images(const api_request& request,
-                                                          request_trace& trace) {
+result<const app_config*> gateway::impl::check_caller(const api_request& request,
+                                                      request_trace& trace) {
   const app_config* app = apps.authenticate(request.header("authorization"));
   if (app == nullptr) {
-    co_return trace.fail(
-        {error_kind::unauthorized, std::string(unauthorized_detail), std::nullopt});
+    return api_error{error_kind::unauthorized, std::string(unauthorized_detail), std::nullopt};
   }
   trace.app_key = app->app_key;
   if (app->rate_limit_per_s > 0) {
@@ -93,16 +96,34 @@ net::awaitable<api_response> gateway::impl::upload_images(const api_request& req
         limiter.take(app->app_key, app->rate_limit_per_s, std::chrono::steady_clock::now());
     if (!trace.rate->allowed) {
       stats.rate_limited.add({app->app_key});
-      co_return trace.fail({error_kind::rate_limited,
-                            "app " + app->app_key + " is over its limit of " +
-                                format_rate(app->rate_limit_per_s) + " requests per second",
-                            std::nullopt});
+      return api_error{error_kind::rate_limited,
+                       "app " + app->app_key + " is over its limit of " +
+                           format_rate(app->rate_limit_per_s) + " requests per second",
+                       std::nullopt};
     }
   }
+  return app;
+}
 
+result<admitted_request> gateway::impl::admit(const api_request& request, request_trace& trace) {
+  auto caller = check_caller(request, trace);
+  if (!caller) return caller.take_error();
   auto parsed = parse_image_request(request.body);
-  if (!parsed) co_return trace.fail(parsed.error());
-  const image_request& asked = parsed.value();
+  if (!parsed) return parsed.take_error();
+  return admitted_request{caller.value(), std::move(parsed).value()};
+}
+
+net::awaitable<api_response> gateway::impl::serve_upload(api_request request, request_trace trace,
+                                                         admitted_request admitted,
+                                                         in_flight_slot slot, steady_time started) {
+  api_response response = co_await upload_images(admitted, trace);
+  co_return finish(request, trace, std::move(response), route::image_upload, started);
+}
+
+net::awaitable<api_response> gateway::impl::upload_images(const admitted_request& admitted,
+                                                          request_trace& trace) {
+  const app_config* app = admitted.app;
+  const image_request& asked = admitted.asked;
   const steady_time deadline = std::chrono::steady_clock::now() + settings.server.request_deadline;
 
   std::vector<image_job> jobs;

@@ -36,8 +36,11 @@ std::optional<basic_credentials> parse_basic_authorization(std::string_view head
   return basic_credentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
 }
 
-app_registry::app_registry(std::vector<app_config> apps) : apps_(std::move(apps)) {
+app_registry::app_registry(std::vector<app_config> apps)
+    : apps_(std::move(apps)), unknown_key_digest_(sha256_hex(std::string_view("\x01unknown"))) {
+  secret_digests_.reserve(apps_.size());
   for (std::size_t i = 0; i < apps_.size(); ++i) {
+    secret_digests_.push_back(sha256_hex(apps_[i].master_secret));
     if (!index_by_key_.emplace(apps_[i].app_key, i).second) {
       throw config_error("apps[" + std::to_string(i) + "].app_key: duplicate app key \"" +
                          apps_[i].app_key + "\"");
@@ -51,12 +54,12 @@ const app_config* app_registry::authenticate(std::string_view authorization_head
   if (!credentials) return nullptr;
   // App keys are public identifiers; only the secret needs the constant-time treatment.
   const auto found = index_by_key_.find(credentials->user);
-  const app_config* app = found == index_by_key_.end() ? nullptr : &apps_[found->second];
+  const bool known = found != index_by_key_.end();
+  const app_config* app = known ? &apps_[found->second] : nullptr;
   // Compare fixed-length digests so neither the secret's length nor where it differs leaks.
   // The compare runs for unknown keys too, so both failures take the same path.
   const std::string presented = sha256_hex(credentials->password);
-  const std::string expected = sha256_hex(app != nullptr ? std::string_view(app->master_secret)
-                                                         : std::string_view("\x01unknown"));
+  const std::string& expected = known ? secret_digests_[found->second] : unknown_key_digest_;
   const bool secret_ok = constant_time_equal(presented, expected);
   return app != nullptr && secret_ok ? app : nullptr;
 }

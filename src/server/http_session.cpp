@@ -4,6 +4,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <limits>
 
+#include "connection_deadline.hpp"
 #include "image_gateway/log/logger.hpp"
 #include "server_state.hpp"
 
@@ -90,14 +91,17 @@ std::string remote_of(const tcp::socket& socket) {
   const auto endpoint = socket.remote_endpoint(ec);
   if (ec) return "unknown";
   const auto address = endpoint.address();
-  return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
-         std::to_string(endpoint.port());
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "[" + string + "]".
+  std::string text;
+  if (address.is_v6()) text.append("[").append(address.to_string()).append("]");
+  if (!address.is_v6()) text = address.to_string();
+  return text.append(":").append(std::to_string(endpoint.port()));
 }
 
 // Resolves when the client goes away while its request is being handled. Data that arrives
 // meanwhile (a pipelined request) stays in the buffer; then this simply waits to be cancelled.
-net::awaitable<void> watch_for_disconnect(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
-  const auto [ec, n] = co_await stream.socket().async_read_some(buffer.prepare(4096), no_throw);
+net::awaitable<void> watch_for_disconnect(tcp::socket& socket, beast::flat_buffer& buffer) {
+  const auto [ec, n] = co_await socket.async_read_some(buffer.prepare(4096), no_throw);
   if (ec) co_return;  // gone: the handler is cancelled by the || below
   buffer.commit(n);
   net::steady_timer forever(co_await net::this_coro::executor,
@@ -110,14 +114,21 @@ class session {
  public:
   session(std::shared_ptr<server_state> state, tcp::socket socket,
           std::shared_ptr<session_handle> handle)
-      : state_(std::move(state)), stream_(std::move(socket)), handle_(std::move(handle)) {
-    remote_ = remote_of(stream_.socket());
-    handle_->socket = &stream_.socket();
+      : state_(std::move(state)),
+        socket_(std::move(socket)),
+        deadline_(socket_),
+        handle_(std::move(handle)) {
+    remote_ = remote_of(socket_);
+    handle_->socket = &socket_;
   }
 
   ~session() { handle_->socket = nullptr; }
 
-  net::awaitable<void> run() {
+  // Serves the connection, its time-outs watched beside it.
+  net::awaitable<void> run() { co_await (serve() || deadline_.watch()); }
+
+ private:
+  net::awaitable<void> serve() {
     const server_limits& limits = state_->limits;
     bool first = true;
     for (;;) {
@@ -125,8 +136,8 @@ class session {
       handle_->busy = false;
       if (state_->closing_idle && !first) break;
       if (buffer_.size() == 0) {
-        stream_.expires_after(first ? limits.header_timeout : limits.idle_timeout);
-        const auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), no_throw);
+        deadline_.expire_after(first ? limits.header_timeout : limits.idle_timeout);
+        const auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(4096), no_throw);
         if (ec) break;  // closed, time-out, or drained
         buffer_.commit(n);
       }
@@ -140,12 +151,12 @@ class session {
       // middle of the header block, before the fields that decide the answer (route, auth) are
       // all in. It is checked below, with the whole header, and set before the body is read.
       parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-      stream_.expires_after(limits.header_timeout);
-      if (const auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, no_throw);
+      deadline_.expire_after(limits.header_timeout);
+      if (const auto [ec, n] = co_await http::async_read_header(socket_, buffer_, parser, no_throw);
           ec) {
         if (ec == http::error::header_limit)
           co_await refuse(431, parser);
-        else if (ec != beast::error::timeout && ec != http::error::end_of_stream &&
+        else if (!deadline_.timed_out() && ec != http::error::end_of_stream &&
                  ec != net::error::eof && ec != net::error::connection_reset) {
           co_await refuse(400, parser);
         }
@@ -162,17 +173,17 @@ class session {
       if (header.version() >= 11 && beast::iequals(header[http::field::expect], "100-continue")) {
         // curl waits a second for this before sending a body over 1 KiB.
         static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-        stream_.expires_after(limits.write_timeout);
+        deadline_.expire_after(limits.write_timeout);
         const auto [ec, n] =
-            co_await net::async_write(stream_, net::buffer(continue_line), no_throw);
+            co_await net::async_write(socket_, net::buffer(continue_line), no_throw);
         if (ec) break;
       }
 
-      stream_.expires_after(limits.body_timeout);
-      if (const auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, no_throw); ec) {
+      deadline_.expire_after(limits.body_timeout);
+      if (const auto [ec, n] = co_await http::async_read(socket_, buffer_, parser, no_throw); ec) {
         if (ec == http::error::body_limit)
           co_await refuse(413, parser);
-        else if (ec != beast::error::timeout && ec != net::error::eof &&
+        else if (!deadline_.timed_out() && ec != net::error::eof &&
                  ec != http::error::end_of_stream) {
           co_await refuse(400, parser);
         }
@@ -185,16 +196,20 @@ class session {
       api_request request = to_api_request(message, remote_);
       request.body = std::move(message.body());
 
-      // The handler may take the whole request deadline; a client that leaves cancels it.
-      stream_.expires_never();
-      auto outcome = co_await (state_->hooks.handle(std::move(request)) ||
-                               watch_for_disconnect(stream_, buffer_));
-      if (outcome.index() != 0) break;  // the client went away
+      handler_result handled = state_->hooks.handle(std::move(request));
+      if (auto* pending = std::get_if<net::awaitable<api_response>>(&handled)) {
+        // The handler may take the whole request deadline; a client that leaves cancels it.
+        deadline_.expire_never();
+        auto outcome = co_await (std::move(*pending) || watch_for_disconnect(socket_, buffer_));
+        if (outcome.index() != 0) break;  // the client went away
+        handled = std::get<0>(std::move(outcome));
+      }
 
       const bool stay = keep_alive && !state_->closing_idle && !handle_->close_after_response;
-      const auto response = to_wire_response(std::get<0>(std::move(outcome)), version, stay);
-      stream_.expires_after(limits.write_timeout);
-      if (const auto [ec, n] = co_await net::async_write(stream_, response.buffers(), no_throw);
+      const auto response =
+          to_wire_response(std::get<api_response>(std::move(handled)), version, stay);
+      deadline_.expire_after(limits.write_timeout);
+      if (const auto [ec, n] = co_await net::async_write(socket_, response.buffers(), no_throw);
           ec) {
         break;
       }
@@ -202,12 +217,11 @@ class session {
     }
     handle_->busy = false;
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
     if (refused_) co_await drain_before_close();
-    stream_.close();
+    socket_.close(ignored);
   }
 
- private:
   // Answers a request the server refuses itself, then the connection closes.
   net::awaitable<void> refuse(int status, request_parser& parser) {
     api_request partial;
@@ -221,8 +235,8 @@ class session {
       answer.content_type.clear();
     }
     const auto response = to_wire_response(std::move(answer), 11, false);
-    stream_.expires_after(state_->limits.write_timeout);
-    co_await net::async_write(stream_, response.buffers(), no_throw);
+    deadline_.expire_after(state_->limits.write_timeout);
+    co_await net::async_write(socket_, response.buffers(), no_throw);
     refused_ = true;
   }
 
@@ -230,18 +244,19 @@ class session {
   // unread bytes makes the kernel send a reset, which can destroy the refusal before the client
   // reads it; so read and drop what comes for a moment (bounded in time and bytes) first.
   net::awaitable<void> drain_before_close() {
-    stream_.expires_after(std::chrono::milliseconds(500));
+    deadline_.expire_after(std::chrono::milliseconds(500));
     std::size_t dropped = 0;
     char chunk[4096];
     while (dropped < 256 * 1024) {
-      const auto [ec, n] = co_await stream_.async_read_some(net::buffer(chunk), no_throw);
+      const auto [ec, n] = co_await socket_.async_read_some(net::buffer(chunk), no_throw);
       if (ec) break;
       dropped += n;
     }
   }
 
   std::shared_ptr<server_state> state_;
-  beast::tcp_stream stream_;
+  tcp::socket socket_;
+  connection_deadline deadline_;
   std::shared_ptr<session_handle> handle_;
   beast::flat_buffer buffer_;
   std::string remote_;

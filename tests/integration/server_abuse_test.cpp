@@ -219,6 +219,31 @@ TEST_F(ServerAbuseTest, IdleKeepAliveConnectionIsClosed) {
   EXPECT_TRUE(client.read_until_closed(8s));
 }
 
+// The connection's timer is armed for the long idle time-out between requests; a header that
+// then starts must still be held to the shorter header_timeout (the deadline moves earlier).
+TEST_F(ServerAbuseTest, SlowHeaderOnAKeptAliveConnectionIsClosedAtTheHeaderTimeout) {
+  config c = settings();
+  c.server.header_timeout = 1000ms;
+  c.server.idle_timeout = 60s;
+  auto& gw = start(std::move(c));
+  abuse_client client(gw.port());
+  client.send("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_TRUE(client.read_until("{\"status\":\"ok\"}"));
+  client.clear();
+  // Idle past the first header's time-out, so that only the idle deadline is left armed.
+  std::this_thread::sleep_for(1500ms);
+  ASSERT_FALSE(client.peer_closed());
+  client.send("GET /healthz HTTP/1.1\r\n");
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 80 && !client.peer_closed(); ++i) {
+    client.send("X");
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(client.read_until_closed(8s));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 30s);  // the header time-out, not idle
+  EXPECT_EQ(client.received().find("HTTP/1.1 200"), std::string::npos);
+}
+
 TEST_F(ServerAbuseTest, ConnectionCapRefusesFastWith503) {
   config c = settings();
   c.server.max_connections = 5;

@@ -29,7 +29,9 @@ class gateway {
   gateway(const gateway&) = delete;
   gateway& operator=(const gateway&) = delete;
 
-  boost::asio::awaitable<api_response> handle(api_request request);
+  // The answer, at once when it needs no I/O (401, 404, /healthz…), else the coroutine that
+  // fetches and uploads.
+  handler_result handle(api_request request);
 
   // The answer to a request the HTTP server refuses before the handler (400, 413, 431, 503).
   api_response refuse(int http_status, const api_request& partial);

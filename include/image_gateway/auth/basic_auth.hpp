@@ -31,6 +31,8 @@ class app_registry {
 
  private:
   std::vector<app_config> apps_;
+  std::vector<std::string> secret_digests_;  // SHA-256 of each app's secret, made once at load
+  std::string unknown_key_digest_;           // compared against when the key is unknown
   std::unordered_map<std::string, std::size_t> index_by_key_;
 };
 

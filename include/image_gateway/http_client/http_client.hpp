@@ -15,17 +15,17 @@ namespace image_gateway {
 
 // How a transfer ended, before looking at the HTTP status.
 enum class transfer_status {
-  ok,                   // an HTTP answer arrived (any status)
-  dns_failed,           // the host name did not resolve
-  connect_failed,       // refused or unreachable
-  address_blocked,      // the address policy refused the address at connect time
-  timed_out,            // connect, total or low-speed time-out
-  too_large,            // more than max_response_bytes arrived (or Content-Length said so)
-  too_many_redirects,   // more than max_redirects hops
-  redirect_refused,     // a redirect to a scheme other than http/https
-  tls_failed,           // handshake or certificate
-  cancelled,            // cancel() was called
-  failed,               // anything else
+  ok,                  // an HTTP answer arrived (any status)
+  dns_failed,          // the host name did not resolve
+  connect_failed,      // refused or unreachable
+  address_blocked,     // the address policy refused the address at connect time
+  timed_out,           // connect, total or low-speed time-out
+  too_large,           // more than max_response_bytes arrived (or Content-Length said so)
+  too_many_redirects,  // more than max_redirects hops
+  redirect_refused,    // a redirect to a scheme other than http/https
+  tls_failed,          // handshake or certificate
+  cancelled,           // cancel() was called
+  failed,              // anything else
 };
 
 // One part of a multipart/form-data body. A file part's bytes are shared, never copied.

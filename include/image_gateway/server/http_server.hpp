@@ -30,8 +30,9 @@ struct server_limits {
   int io_threads = 0;
 };
 
-// Turns a request into a response; runs on the connection's strand.
-using request_handler = std::function<boost::asio::awaitable<api_response>(api_request)>;
+// Turns a request into a response, or into a coroutine that makes one; runs on the
+// connection's strand. A handler that returns awaitable<api_response> converts to it.
+using request_handler = std::function<handler_result(api_request)>;
 
 // A Beast HTTP/1.1 server: accepts, enforces the limits above, and hands complete requests to
 // the handler. Beast types stay in server/.
