@@ -4,7 +4,11 @@
 // timerfd_settime, per operation): for a small answer that was a visible share of its CPU.
 // Here setting a deadline is a store; the timer is re-armed only when a deadline moves earlier
 // than the time it is armed for, and a watchdog that wakes at the armed time re-checks.
+//
+// The watchdog is a detached coroutine sharing the state below, not one joined to the
+// connection's with ||: that would put a cancellation slot on every read and write.
 #include <chrono>
+#include <memory>
 
 #include "beast.hpp"
 
@@ -14,51 +18,61 @@ class connection_deadline {
  public:
   using clock = std::chrono::steady_clock;
 
-  explicit connection_deadline(tcp::socket& socket)
-      : socket_(socket), timer_(socket.get_executor(), clock::time_point::max()) {}
+  // Starts the watchdog on the socket's executor; create and use on that executor only.
+  explicit connection_deadline(tcp::socket& socket) : state_(std::make_shared<watched>(socket)) {
+    net::co_spawn(socket.get_executor(), watch(state_), net::detached);
+  }
+  ~connection_deadline() {
+    state_->socket = nullptr;
+    state_->timer.cancel();  // the watchdog wakes, sees no socket, and ends
+  }
+  connection_deadline(const connection_deadline&) = delete;
+  connection_deadline& operator=(const connection_deadline&) = delete;
 
   // The current operation must be over by `when`, else the socket is closed (its pending and
-  // later operations fail) and timed_out() becomes true. Call on the connection's executor.
+  // later operations fail) and timed_out() becomes true.
   void expire_at(clock::time_point when) {
-    deadline_ = when;
-    if (when < armed_) {
-      armed_ = when;
-      timer_.expires_at(when);  // wakes the watchdog, which re-arms for `when`
+    watched& s = *state_;
+    s.deadline = when;
+    if (when < s.armed) {
+      s.armed = when;
+      s.timer.expires_at(when);  // wakes the watchdog, which re-arms for `when`
     }
   }
   void expire_after(std::chrono::milliseconds after) { expire_at(clock::now() + after); }
-  void expire_never() { deadline_ = clock::time_point::max(); }
+  void expire_never() { state_->deadline = clock::time_point::max(); }
 
-  bool timed_out() const { return timed_out_; }
+  bool timed_out() const { return state_->timed_out; }
 
-  // Runs beside the connection's own coroutine (joined with ||) and ends only when cancelled.
-  net::awaitable<void> watch() {
-    for (;;) {
-      armed_ = deadline_;
-      timer_.expires_at(armed_);
-      const auto [ec] = co_await timer_.async_wait(net::as_tuple(net::use_awaitable));
-      if ((co_await net::this_coro::cancellation_state).cancelled() !=
-          net::cancellation_type::none) {
-        co_return;  // the connection is over
-      }
-      if (ec != net::error::operation_aborted && clock::now() >= deadline_) {
-        timed_out_ = true;
-        deadline_ = clock::time_point::max();
+ private:
+  struct watched {
+    explicit watched(tcp::socket& s) : socket(&s), timer(s.get_executor()) {}
+    tcp::socket* socket;  // null once the connection is over
+    net::steady_timer timer;
+    clock::time_point deadline = clock::time_point::max();
+    clock::time_point armed = clock::time_point::max();
+    bool timed_out = false;
+  };
+
+  static net::awaitable<void> watch(std::shared_ptr<watched> s) {
+    while (s->socket != nullptr) {
+      s->armed = s->deadline;
+      s->timer.expires_at(s->armed);
+      const auto [ec] = co_await s->timer.async_wait(net::as_tuple(net::use_awaitable));
+      if (s->socket == nullptr) co_return;
+      if (ec != net::error::operation_aborted && clock::now() >= s->deadline) {
+        s->timed_out = true;
+        s->deadline = clock::time_point::max();
         // Closed, not only cancelled: a composed operation between two reads has nothing
         // pending to cancel, but its next read fails at once on a closed socket.
         boost::system::error_code ignored;
-        socket_.close(ignored);
+        s->socket->close(ignored);
       }
       // Otherwise re-armed earlier, or woken for a deadline that has since moved later.
     }
   }
 
- private:
-  tcp::socket& socket_;
-  net::steady_timer timer_;
-  clock::time_point deadline_ = clock::time_point::max();
-  clock::time_point armed_ = clock::time_point::max();
-  bool timed_out_ = false;
+  std::shared_ptr<watched> state_;
 };
 
 }  // namespace image_gateway

@@ -42,8 +42,13 @@ std::string_view trim_value(std::string_view value) {
 
 void append_field(std::string& head, std::string_view name, std::string_view value) {
   head.append(name).append(": ");
+  const std::size_t start = head.size();
+  head.append(trim_value(value));
   // Defence in depth: a CR or LF in a value would split the answer (header injection).
-  for (const char c : trim_value(value)) head.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  for (std::size_t i = head.find_first_of("\r\n", start); i != std::string::npos;
+       i = head.find_first_of("\r\n", i + 1)) {
+    head[i] = ' ';
+  }
   head.append("\r\n");
 }
 
@@ -124,11 +129,7 @@ class session {
 
   ~session() { handle_->socket = nullptr; }
 
-  // Serves the connection, its time-outs watched beside it.
-  net::awaitable<void> run() { co_await (serve() || deadline_.watch()); }
-
- private:
-  net::awaitable<void> serve() {
+  net::awaitable<void> run() {
     const server_limits& limits = state_->limits;
     bool first = true;
     for (;;) {
@@ -222,6 +223,7 @@ class session {
     socket_.close(ignored);
   }
 
+ private:
   // Answers a request the server refuses itself, then the connection closes.
   net::awaitable<void> refuse(int status, request_parser& parser) {
     api_request partial;

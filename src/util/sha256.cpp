@@ -7,10 +7,35 @@
 
 namespace image_gateway {
 
+namespace {
+
+// EVP_Digest(…, EVP_sha256(), …) looks the algorithm up in the provider store (a lock) and
+// allocates a context on every call: for a short input such as a password that was most of the
+// cost. The algorithm is fetched once; each thread keeps one context and re-initialises it.
+const EVP_MD* sha256_algorithm() {
+  static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return algorithm;
+}
+
+struct digest_context {
+  EVP_MD_CTX* context = EVP_MD_CTX_new();
+  ~digest_context() { EVP_MD_CTX_free(context); }
+};
+
+}  // namespace
+
 std::string sha256_hex(std::span<const unsigned char> data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr);
+  thread_local digest_context reused;
+  const EVP_MD* algorithm = sha256_algorithm();
+  const bool done = algorithm != nullptr && reused.context != nullptr &&
+                    EVP_DigestInit_ex2(reused.context, algorithm, nullptr) == 1 &&
+                    EVP_DigestUpdate(reused.context, data.data(), data.size()) == 1 &&
+                    EVP_DigestFinal_ex(reused.context, digest.data(), &length) == 1;
+  if (!done) {  // never expected; the one-shot call is the slow but sure way
+    EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr);
+  }
   static constexpr char hex_digits[] = "0123456789abcdef";
   std::string hex(static_cast<std::size_t>(length) * 2, '0');
   for (unsigned int i = 0; i < length; ++i) {
@@ -21,8 +46,7 @@ std::string sha256_hex(std::span<const unsigned char> data) {
 }
 
 std::string sha256_hex(std::string_view data) {
-  return sha256_hex(
-      std::span(reinterpret_cast<const unsigned char*>(data.data()), data.size()));
+  return sha256_hex(std::span(reinterpret_cast<const unsigned char*>(data.data()), data.size()));
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {

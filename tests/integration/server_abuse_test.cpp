@@ -336,3 +336,41 @@ TEST_F(ServerAbuseTest, ClientThatLeavesCancelsItsUpload) {
 
 }  // namespace
 }  // namespace image_gateway::testing
+
+namespace image_gateway::testing {
+namespace {
+
+// Defence in depth under the handlers: whatever a header value holds, a CR or LF in it never
+// reaches the wire as a line break (no header injection, no split answer), on both the
+// answer-at-once path and the coroutine path.
+api_response answer_with_a_crlf_header() {
+  api_response response;
+  response.body = "{}";
+  response.with_header("X-Echo", "a\r\nInjected: yes\r\n\r\nHTTP/1.1 200 OK");
+  return response;
+}
+
+boost::asio::awaitable<api_response> answer_with_a_crlf_header_later() {
+  co_return answer_with_a_crlf_header();
+}
+
+TEST(ServerWire, CrOrLfInAHeaderValueNeverSplitsTheAnswer) {
+  http_server::hooks hooks;
+  hooks.handle = [](api_request request) -> handler_result {
+    if (request.path == "/later") return answer_with_a_crlf_header_later();
+    return answer_with_a_crlf_header();
+  };
+  loopback_server server(std::move(hooks));
+  for (const std::string path : {"/now", "/later"}) {
+    abuse_client client(server.port());
+    client.send("GET " + path + " HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    ASSERT_TRUE(client.read_until_closed(5s)) << path;
+    const std::string& raw = client.received();
+    EXPECT_NE(raw.find("X-Echo: a  Injected: yes    HTTP/1.1 200 OK\r\n"), std::string::npos)
+        << raw;
+    EXPECT_EQ(raw.find("\r\nInjected:"), std::string::npos) << raw;
+  }
+}
+
+}  // namespace
+}  // namespace image_gateway::testing

@@ -1,0 +1,49 @@
+#include "image_gateway/util/sha256.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace image_gateway {
+namespace {
+
+// Vectors from outside the code under test: printf '' | sha256sum, printf 'abc' | sha256sum,
+// python3 -c "import hashlib; print(hashlib.sha256(b'a' * 1000000).hexdigest())".
+constexpr std::string_view empty_digest =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+constexpr std::string_view abc_digest =
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+constexpr std::string_view million_a_digest =
+    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+
+TEST(Sha256, KnownVectors) {
+  EXPECT_EQ(sha256_hex(std::string_view()), empty_digest);
+  EXPECT_EQ(sha256_hex(std::string_view("abc")), abc_digest);
+  EXPECT_EQ(sha256_hex(std::string(1000000, 'a')), million_a_digest);
+}
+
+// Each thread reuses one digest context: nothing of one input may leak into the next.
+TEST(Sha256, RepeatedAndConcurrentCallsAgree) {
+  const auto check = [] {
+    for (int i = 0; i < 200; ++i) {
+      ASSERT_EQ(sha256_hex(std::string_view("abc")), abc_digest);
+      ASSERT_EQ(sha256_hex(std::string_view()), empty_digest);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back(check);
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(sha256_hex(std::string(1000000, 'a')), million_a_digest);
+}
+
+TEST(ConstantTimeEqual, ComparesContentsAndLengths) {
+  EXPECT_TRUE(constant_time_equal("abc", "abc"));
+  EXPECT_FALSE(constant_time_equal("abc", "abd"));
+  EXPECT_FALSE(constant_time_equal("abc", "abcd"));
+  EXPECT_TRUE(constant_time_equal("", ""));
+}
+
+}  // namespace
+}  // namespace image_gateway
