@@ -148,7 +148,7 @@ int run(const config& settings) {
   net::thread_pool decode_pool(2);
   // Separate pools: a caller's URL never reuses a connection made for OPPO, and back.
   curl_multi_client fetch_transport;
-  curl_multi_client oppo_transport;
+  curl_multi_client oppo_transport({.max_host_connections = settings.oppo.max_connections});
   gateway api(settings, fetch_transport, oppo_transport, log, decode_pool);
 
   http_server::hooks hooks;

@@ -352,7 +352,7 @@ std::string base_url(const reader& r, const json& value, const std::string& path
 void read_oppo(const reader& r, const json& value, const std::string& path, oppo_config& out) {
   r.object(value, path,
            {"auth_base_url", "media_base_url", "picture_ttl_s", "connect_timeout_ms", "timeout_ms",
-            "retries", "proxy"});
+            "retries", "proxy", "max_connections"});
   r.with(value, path, "auth_base_url",
          [&](const json& v, const std::string& p) { out.auth_base_url = base_url(r, v, p); });
   r.with(value, path, "media_base_url",
@@ -366,6 +366,9 @@ void read_oppo(const reader& r, const json& value, const std::string& path, oppo
          [&](const json& v, const std::string& p) { out.timeout = r.duration(v, p, 1); });
   r.with(value, path, "retries", [&](const json& v, const std::string& p) {
     out.retries = static_cast<int>(r.integer(v, p, 0, 10));
+  });
+  r.with(value, path, "max_connections", [&](const json& v, const std::string& p) {
+    out.max_connections = static_cast<long>(r.integer(v, p, 1, 256));
   });
   r.with(value, path, "proxy", [&](const json& v, const std::string& p) {
     out.proxy = r.string(v, p);

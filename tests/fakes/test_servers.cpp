@@ -157,7 +157,8 @@ gateway_under_test::gateway_under_test(config settings, int threads)
       log_file_(std::tmpfile()),
       log_(settings_.log.level, log_file_),
       fetch_transport_(std::make_unique<curl_multi_client>()),
-      oppo_transport_(std::make_unique<curl_multi_client>()) {
+      oppo_transport_(std::make_unique<curl_multi_client>(
+          curl_client_options{.max_host_connections = settings_.oppo.max_connections})) {
   api_ =
       std::make_unique<gateway>(settings_, *fetch_transport_, *oppo_transport_, log_, decode_pool_);
   http_server::hooks hooks;

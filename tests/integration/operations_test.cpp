@@ -251,6 +251,24 @@ TEST_F(OperationsTest, OppoConnectionsAreReused) {
             uploads);
 }
 
+// oppo.max_connections caps the connections per OPPO host: uploads over it wait for one.
+TEST_F(OperationsTest, OppoConnectionsStayWithinTheirCap) {
+  config settings = test_config(oppo.base_url());
+  settings.oppo.max_connections = 2;
+  oppo.api().set_delay(150ms);  // so that the four uploads overlap
+  auto& gw = start(settings);
+  std::vector<std::future<client_response>> calls;
+  for (int i = 0; i < 4; ++i) {
+    calls.push_back(std::async(std::launch::async, [&, i] {
+      return post_images(gw, body("/big-" + std::to_string(i) + ".png"));
+    }));
+  }
+  for (auto& call : calls) EXPECT_EQ(call.get().status, 200);
+  const auto m = scrape(gw);
+  EXPECT_EQ(metric(m, R"(image_gateway_oppo_calls_total{endpoint="upload",outcome="ok"})"), 4);
+  EXPECT_LE(metric(m, R"(image_gateway_oppo_connections_opened_total{endpoint="upload"})"), 2);
+}
+
 // ---- 4. request ids ----
 
 TEST_F(OperationsTest, SaneRequestIdIsEchoedOnEveryAnswerAndLogged) {

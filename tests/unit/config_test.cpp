@@ -74,6 +74,7 @@ TEST(ConfigDefaults, EveryKeyButAppsHasItsSpecDefault) {
   EXPECT_EQ(c.oppo.connect_timeout, 3000ms);
   EXPECT_EQ(c.oppo.timeout, 10000ms);
   EXPECT_EQ(c.oppo.retries, 2);
+  EXPECT_EQ(c.oppo.max_connections, 8);
   EXPECT_EQ(c.oppo.proxy, "");
   EXPECT_EQ(c.images.big.width, 984);
   EXPECT_EQ(c.images.big.height, 369);
@@ -179,7 +180,7 @@ TEST(ConfigValues, EveryKeyIsRead) {
               "rate_limit_per_s": 10}],
     "oppo": {"auth_base_url": "http://127.0.0.1:9000/", "media_base_url": "HTTPS://media.test",
              "picture_ttl_s": 1, "connect_timeout_ms": 4, "timeout_ms": 5, "retries": 10,
-             "proxy": "http://user:pw@egress:3128"},
+             "proxy": "http://user:pw@egress:3128", "max_connections": 256},
     "images": {"big": {"width": 10, "height": 20, "max_bytes": 30},
                "small": {"width": 1, "height": 1, "max_bytes": 1}, "verify_decode": false},
     "fetch": {"connect_timeout_ms": 6, "timeout_ms": 7, "max_redirects": 0},
@@ -209,6 +210,7 @@ TEST(ConfigValues, EveryKeyIsRead) {
   EXPECT_EQ(c.oppo.timeout, 5ms);
   EXPECT_EQ(c.oppo.retries, 10);
   EXPECT_EQ(c.oppo.proxy, "http://user:pw@egress:3128");
+  EXPECT_EQ(c.oppo.max_connections, 256);
   EXPECT_EQ(c.images.big.width, 10);
   EXPECT_EQ(c.images.big.height, 20);
   EXPECT_EQ(c.images.big.max_bytes, 30u);
@@ -410,6 +412,9 @@ TEST(ConfigRanges, OutOfRangeValuesAreRefused) {
   EXPECT_CONFIG_ERROR(with_app(R"("oppo": {"retries": 11})"),
                       "oppo.retries: must be between 0 and 10");
   EXPECT_CONFIG_ERROR(with_app(R"("oppo": {"retries": -1})"), "oppo.retries");
+  EXPECT_CONFIG_ERROR(with_app(R"("oppo": {"max_connections": 0})"),
+                      "oppo.max_connections: must be between 1 and 256");
+  EXPECT_CONFIG_ERROR(with_app(R"("oppo": {"max_connections": 257})"), "oppo.max_connections");
   EXPECT_CONFIG_ERROR(with_app(R"("fetch": {"max_redirects": 11})"), "fetch.max_redirects");
   EXPECT_CONFIG_ERROR(with_app(R"("fetch": {"connect_timeout_ms": 0})"),
                       "fetch.connect_timeout_ms");

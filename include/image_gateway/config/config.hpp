@@ -47,7 +47,8 @@ struct oppo_config {
   milliseconds connect_timeout{3000};
   milliseconds timeout{10000};
   int retries = 2;
-  std::string proxy;  // "" : direct
+  std::string proxy;         // "" : direct
+  long max_connections = 8;  // per OPPO host; more uploads at once wait for a free connection
 };
 
 struct images_config {
