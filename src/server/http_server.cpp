@@ -4,8 +4,11 @@
 
 #include <stdexcept>
 
+#include "connection_deadline.hpp"
 #include "image_gateway/log/logger.hpp"
+#include "linger.hpp"
 #include "server_state.hpp"
+#include "wire_response.hpp"
 
 namespace image_gateway {
 
@@ -89,29 +92,21 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
       answer = state->hooks.refuse(503, api_request{});
     } else {
       answer.status = 503;
+      answer.content_type.clear();
     }
-    std::string raw = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n";
-    if (!answer.content_type.empty()) raw += "Content-Type: " + answer.content_type + "\r\n";
-    for (const auto& [name, value] : answer.headers) raw += name + ": " + value + "\r\n";
-    raw += "Content-Length: " + std::to_string(answer.body.size()) + "\r\n\r\n" + answer.body;
-    beast::tcp_stream stream(std::move(socket));
-    stream.expires_after(std::chrono::seconds(1));
+    const wire_response response = to_wire_response(std::move(answer), 11, false);
+    connection_deadline deadline(socket);
+    deadline.expire_after(std::chrono::seconds(1));
     const auto [ec, n] =
-        co_await net::async_write(stream, net::buffer(raw), net::as_tuple(net::use_awaitable));
+        co_await net::async_write(socket, response.buffers(), net::as_tuple(net::use_awaitable));
     beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
     // The client's request is unread: closing now would reset the connection, and a reset can
-    // destroy the 503 before the client reads it. Drop what it sends for a moment, bounded.
+    // destroy the 503 before the client reads it.
     if (!ec) {
-      stream.expires_after(std::chrono::milliseconds(500));
-      char chunk[4096];
-      for (std::size_t dropped = 0; dropped < 64 * 1024;) {
-        const auto [read_ec, got] =
-            co_await stream.async_read_some(net::buffer(chunk), net::as_tuple(net::use_awaitable));
-        if (read_ec) break;
-        dropped += got;
-      }
+      co_await drop_input_before_close(socket, deadline, std::chrono::milliseconds(500), 64 * 1024);
     }
+    socket.close(ignored);
   }
 };
 

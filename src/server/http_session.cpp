@@ -6,7 +6,9 @@
 
 #include "connection_deadline.hpp"
 #include "image_gateway/log/logger.hpp"
+#include "linger.hpp"
 #include "server_state.hpp"
+#include "wire_response.hpp"
 
 namespace image_gateway {
 namespace {
@@ -31,64 +33,6 @@ api_request to_api_request(const http::request<http::string_body>& message, std:
   }
   request.remote_address = std::move(remote);
   return request;
-}
-
-// Beast trims field values when it stores them; so does the wire form below.
-std::string_view trim_value(std::string_view value) {
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-  return value;
-}
-
-void append_field(std::string& head, std::string_view name, std::string_view value) {
-  head.append(name).append(": ");
-  const std::size_t start = head.size();
-  head.append(trim_value(value));
-  // Defence in depth: a CR or LF in a value would split the answer (header injection).
-  for (std::size_t i = head.find_first_of("\r\n", start); i != std::string::npos;
-       i = head.find_first_of("\r\n", i + 1)) {
-    head[i] = ' ';
-  }
-  head.append("\r\n");
-}
-
-// An answer ready for the socket: the status line and fields, and the body beside them so that
-// one gather write sends both without copying the body.
-struct wire_response {
-  std::string head;
-  std::string body;
-
-  std::array<net::const_buffer, 2> buffers() const {
-    return {net::buffer(head), net::buffer(body)};
-  }
-};
-
-// The bytes Beast's response serializer wrote (same status line, fields in the same order,
-// Connection as message::keep_alive() sets it, Content-Length as prepare_payload() does),
-// built in one string: Beast's per-field allocations and buffer-sequence machinery were ~10 %
-// of the CPU of a small answer such as a 401.
-wire_response to_wire_response(api_response&& answer, unsigned version, bool keep_alive) {
-  const auto status = static_cast<http::status>(answer.status);
-  wire_response wire;
-  wire.head.reserve(160 + answer.content_type.size() + 48 * answer.headers.size());
-  // "HTTP/1.1 401 Unauthorized": the request's version, written as Beast writes it.
-  wire.head.append("HTTP/");
-  wire.head.push_back(static_cast<char>('0' + version / 10));
-  wire.head.push_back('.');
-  wire.head.push_back(static_cast<char>('0' + version % 10));
-  wire.head.push_back(' ');
-  wire.head.append(std::to_string(answer.status)).append(" ");
-  wire.head.append(http::obsolete_reason(status)).append("\r\n");
-  append_field(wire.head, "Server", "image-gateway");
-  if (!answer.content_type.empty()) append_field(wire.head, "Content-Type", answer.content_type);
-  for (const auto& [name, value] : answer.headers) append_field(wire.head, name, value);
-  // HTTP/1.1 is persistent unless told otherwise, HTTP/1.0 only when told (RFC 9112 9.3).
-  if (version >= 11 && !keep_alive) append_field(wire.head, "Connection", "close");
-  if (version < 11 && keep_alive) append_field(wire.head, "Connection", "keep-alive");
-  append_field(wire.head, "Content-Length", std::to_string(answer.body.size()));
-  wire.head.append("\r\n");
-  wire.body = std::move(answer.body);
-  return wire;
 }
 
 std::string remote_of(const tcp::socket& socket) {
@@ -219,7 +163,10 @@ class session {
     handle_->busy = false;
     beast::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
-    if (refused_) co_await drain_before_close();
+    // A refused client may still be sending: drop it for a moment so no reset eats the answer.
+    if (refused_)
+      co_await drop_input_before_close(socket_, deadline_, std::chrono::milliseconds(500),
+                                       256 * 1024);
     socket_.close(ignored);
   }
 
@@ -240,20 +187,6 @@ class session {
     deadline_.expire_after(state_->limits.write_timeout);
     co_await net::async_write(socket_, response.buffers(), no_throw);
     refused_ = true;
-  }
-
-  // A refused client may still be sending (the rest of a large header or body). Closing with
-  // unread bytes makes the kernel send a reset, which can destroy the refusal before the client
-  // reads it; so read and drop what comes for a moment (bounded in time and bytes) first.
-  net::awaitable<void> drain_before_close() {
-    deadline_.expire_after(std::chrono::milliseconds(500));
-    std::size_t dropped = 0;
-    char chunk[4096];
-    while (dropped < 256 * 1024) {
-      const auto [ec, n] = co_await socket_.async_read_some(net::buffer(chunk), no_throw);
-      if (ec) break;
-      dropped += n;
-    }
   }
 
   std::shared_ptr<server_state> state_;
