@@ -138,11 +138,16 @@ void http_server::start() {
   net::co_spawn(acceptor.get_executor(), impl_->accept_loop(), net::detached);
 }
 
-std::string http_server::local_address() const {
-  const auto address = impl_->bound.address();
-  return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
-         std::to_string(impl_->bound.port());
+std::string endpoint_text(const tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "[" + string + "]".
+  std::string text;
+  if (address.is_v6()) text.append("[").append(address.to_string()).append("]");
+  if (!address.is_v6()) text = address.to_string();
+  return text.append(":").append(std::to_string(endpoint.port()));
 }
+
+std::string http_server::local_address() const { return endpoint_text(impl_->bound); }
 
 unsigned short http_server::local_port() const { return impl_->bound.port(); }
 

@@ -30,6 +30,9 @@ struct server_state {
   std::unordered_set<std::shared_ptr<session_handle>> sessions;
 };
 
+// "127.0.0.1:8080", "[::1]:8080".
+std::string endpoint_text(const tcp::endpoint& endpoint);
+
 // Serves one connection until it closes; runs on the session's strand.
 net::awaitable<void> run_session(std::shared_ptr<server_state> state, tcp::socket socket,
                                  std::shared_ptr<session_handle> handle);
