@@ -340,7 +340,9 @@ TEST(OppoClient, AuthUnavailableIsRetried) {
 TEST(OppoClient, NothingStartsPastTheDeadline) {
   // No breaker in the way: short jittered pauses can fit five failures in 250 ms, and an open
   // breaker would end the request before its deadline does.
-  fixture f(1000, circuit_settings{.failure_threshold = 1000000});
+  circuit_settings no_breaker;
+  no_breaker.failure_threshold = 1000000;
+  fixture f(1000, no_breaker);
   std::vector<http_response> always(400, code_answer(-1));
   f.server.script(always);
   const auto started = std::chrono::steady_clock::now();

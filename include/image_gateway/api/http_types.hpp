@@ -29,6 +29,9 @@ struct api_response {
   std::string body;
 
   api_response& with_header(std::string name, std::string value) {
+    // Room for the usual few (X-Request-Id, WWW-Authenticate or X-Cache, rate headers) at once,
+    // not a reallocation per added field.
+    if (headers.capacity() == 0) headers.reserve(4);
     headers.emplace_back(std::move(name), std::move(value));
     return *this;
   }
