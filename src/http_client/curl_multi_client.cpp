@@ -3,9 +3,7 @@
 
 #include <curl/curl.h>
 #include <netinet/in.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -230,7 +228,6 @@ struct curl_multi_client::impl {
   CURLM* multi = nullptr;
   std::thread worker;
   std::atomic<bool> stopping{false};
-  int niceness = 0;
 
   std::mutex mutex;  // guards the two queues below and next_id
   std::deque<std::unique_ptr<transfer>> pending;
@@ -241,7 +238,7 @@ struct curl_multi_client::impl {
   std::unordered_map<transfer_id, std::unique_ptr<transfer>> running;
   std::vector<CURL*> idle_easy;  // reset easy handles of finished transfers, reused
 
-  explicit impl(const curl_client_options& options) : niceness(options.worker_niceness) {
+  explicit impl(const curl_client_options& options) {
     multi = curl_multi_init();
     curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, options.max_host_connections);
     // libcurl's default keeps only 4 idle connections per running transfer and closes the rest:
@@ -260,9 +257,6 @@ struct curl_multi_client::impl {
   }
 
   void run() {
-    if (niceness != 0) {  // best effort: a refusal leaves the default priority
-      ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), niceness);
-    }
     while (!stopping) {
       take_queued();
       int still_running = 0;

@@ -10,10 +10,6 @@ struct curl_client_options {
   long max_host_connections = 16;  // per-host cap; transfers over it wait for a connection
   long max_idle_connections = 64;  // connections kept open for reuse (CURLMOPT_MAXCONNECTS)
   long max_total_connections = 0;  // 0: no cap
-  // The worker thread's nice value. Transfers are bulk copying; where they share a core with
-  // the I/O threads (one CPU, a pinned process, a tight CPU quota) a health check or a 401 must
-  // not wait behind them. 0 keeps the process's priority.
-  int worker_niceness = 5;
 };
 
 // libcurl behind http_client: one multi handle on its own thread (curl_multi_poll +
