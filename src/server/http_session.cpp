@@ -1,5 +1,5 @@
 // One HTTP/1.1 connection: read with time-outs and limits, hand the request to the handler,
-// write the answer, repeat while keep-alive. Only this file reads and writes client sockets.
+// write the answer, repeat while keep-alive. Client sockets are read and written only in server/.
 #include <array>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <limits>
