@@ -142,8 +142,11 @@ std::string endpoint_text(const tcp::endpoint& endpoint) {
   const auto address = endpoint.address();
   // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "[" + string + "]".
   std::string text;
-  if (address.is_v6()) text.append("[").append(address.to_string()).append("]");
-  if (!address.is_v6()) text = address.to_string();
+  if (address.is_v6()) {
+    text.append("[").append(address.to_string()).append("]");
+  } else {
+    text = address.to_string();
+  }
   return text.append(":").append(std::to_string(endpoint.port()));
 }
 

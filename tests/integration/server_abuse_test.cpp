@@ -26,6 +26,14 @@ json first_body(const std::string& raw) {
   return json::parse(raw.substr(end + 4), nullptr, false);
 }
 
+// One keep-alive GET /healthz on `client`, answered; the client's buffer is left empty.
+bool answers_healthz(abuse_client& client) {
+  client.send("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
+  const bool answered = client.read_until("{\"status\":\"ok\"}");
+  client.clear();
+  return answered;
+}
+
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds within = 5s) {
   const auto until = clock_type::now() + within;
   while (clock_type::now() < until) {
@@ -209,12 +217,9 @@ TEST_F(ServerAbuseTest, IdleKeepAliveConnectionIsClosed) {
   c.server.idle_timeout = 500ms;
   auto& gw = start(std::move(c));
   abuse_client client(gw.port());
-  client.send("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
-  ASSERT_TRUE(client.read_until("{\"status\":\"ok\"}"));
+  ASSERT_TRUE(answers_healthz(client));
   // Kept alive for a second request...
-  client.clear();
-  client.send("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
-  ASSERT_TRUE(client.read_until("{\"status\":\"ok\"}"));
+  ASSERT_TRUE(answers_healthz(client));
   // ...then closed once it sits idle.
   EXPECT_TRUE(client.read_until_closed(8s));
 }
@@ -227,9 +232,7 @@ TEST_F(ServerAbuseTest, SlowHeaderOnAKeptAliveConnectionIsClosedAtTheHeaderTimeo
   c.server.idle_timeout = 60s;
   auto& gw = start(std::move(c));
   abuse_client client(gw.port());
-  client.send("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
-  ASSERT_TRUE(client.read_until("{\"status\":\"ok\"}"));
-  client.clear();
+  ASSERT_TRUE(answers_healthz(client));
   // Idle past the first header's time-out, so that only the idle deadline is left armed.
   std::this_thread::sleep_for(1500ms);
   ASSERT_FALSE(client.peer_closed());

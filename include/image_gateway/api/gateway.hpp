@@ -5,7 +5,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <memory>
 
-#include "image_gateway/api/http_types.hpp"
+#include "image_gateway/api/handler_result.hpp"
 #include "image_gateway/config/config.hpp"
 #include "image_gateway/http_client/http_client.hpp"
 

@@ -1,10 +1,8 @@
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
 namespace image_gateway {
@@ -36,10 +34,5 @@ struct api_response {
     return *this;
   }
 };
-
-// A handler's answer: ready at once when it needed no I/O (a 401, /healthz, a 404), or a
-// coroutine that makes it. The server writes the first without any coroutine machinery and
-// awaits the second beside a watch for the client leaving (which cancels it).
-using handler_result = std::variant<api_response, boost::asio::awaitable<api_response>>;
 
 }  // namespace image_gateway

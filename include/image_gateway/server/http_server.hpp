@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "image_gateway/api/http_types.hpp"
+#include "image_gateway/api/handler_result.hpp"
 
 namespace boost::asio {
 class io_context;
