@@ -9,6 +9,8 @@ packages=(
   curl python3 python3-yaml
   # metrics storage and text format (libprometheus-cpp-core1.0 at run time)
   prometheus-cpp-dev
+  # the OpenAPI test (tests/api/check_openapi.py)
+  python3-jsonschema
 )
 # Extra tools some scripts need: pass them as arguments (e.g. wrk nginx-light clang).
 packages+=("$@")
