@@ -4,7 +4,8 @@
 usage: check_openapi.py OPENAPI_YAML IMAGE_GATEWAY_BINARY OPPO_SANDBOX_BINARY
 
 1. The document: YAML that is OpenAPI 3.1, every schema a valid JSON Schema 2020-12
-   (Draft202012Validator.check_schema), every $ref resolving inside the document.
+   (Draft202012Validator.check_schema), every $ref resolving inside the document; and every row
+   of the error table in docs/api.md (beside it) present in it with the same code and message.
 2. The gateway: starts the real image-gateway and oppo-sandbox binaries on 127.0.0.1 (port 0,
    the address read from their start lines), sends a success, every error code a caller can
    provoke (21001, 23001, 21003 as 400, 413, 431 and malformed HTTP, 23002, 51, 2002, 23100, 27000
@@ -19,6 +20,7 @@ import http.client
 import json
 import os
 import queue
+import re
 import select
 import signal
 import socket
@@ -102,6 +104,32 @@ def check_document(document):
     check(refs > 20, f"the document uses its components ({refs} $refs)")
     check(schemas > 20, f"schemas were checked ({schemas})")
     print(f"document: {refs} $refs resolve, {schemas} schemas are JSON Schema 2020-12", flush=True)
+
+
+def check_reference_agrees(document, reference):
+    """Every row of docs/api.md's error table (code, HTTP status, message) is in the document:
+    a schema Error<code> with that code and message, used by the upload endpoint's response for
+    that status. The two documents cannot drift apart unnoticed."""
+    rows = re.findall(r"^\| (\d+) \| (\d+) \| `([^`]+)` \|", reference, re.MULTILINE)
+    check(len(rows) >= 10, f"docs/api.md has the error table ({len(rows)} rows)")
+    responses = document["paths"]["/v4/image/oppo"]["post"]["responses"]
+    for code, status, message in rows:
+        schema = document["components"]["schemas"].get(f"Error{code}")
+        if not check(schema is not None, f"error {code}: schema Error{code} exists"):
+            continue
+        error = schema["allOf"][1]["properties"]["error"]["properties"]
+        check(error["code"].get("const") == int(code), f"error {code}: its code const")
+        check(error["message"].get("const") == message,
+              f"error {code}: message {error['message'].get('const')!r}, docs/api.md says "
+              f"{message!r}")
+        response = follow(document, responses.get(status))
+        if not check(response is not None, f"error {code}: status {status} is documented"):
+            continue
+        used = {node["$ref"] for _, node in walk(response["content"]["application/json"])
+                if "$ref" in node}
+        check(f"#/components/schemas/Error{code}" in used,
+              f"error {code}: the {status} response of /v4/image/oppo allows Error{code}")
+    print(f"docs/api.md: {len(rows)} error rows agree with the document", flush=True)
 
 
 def follow(document, node):
@@ -266,6 +294,8 @@ def main():
     with open(spec_path) as spec:
         document = yaml.safe_load(spec)
     check_document(document)
+    with open(os.path.join(os.path.dirname(spec_path), "api.md")) as reference:
+        check_reference_agrees(document, reference.read())
 
     work = tempfile.mkdtemp(prefix="igw-openapi-")
     sandbox = server([sandbox_binary, "--listen", "127.0.0.1:0"], "oppo-sandbox listening")
