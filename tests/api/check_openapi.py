@@ -22,6 +22,7 @@ import os
 import queue
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -198,8 +199,16 @@ class server:
         processes.append(self.process)
         threading.Thread(target=self._read, daemon=True).start()
         self.address = None
+        seen = []
         while self.address is None:
-            line = self.lines.get(timeout=max(0.1, DEADLINE - time.monotonic()))
+            if time.monotonic() > DEADLINE or (self.process.poll() is not None and
+                                               self.lines.empty()):
+                raise RuntimeError(f"{args[0]} did not start listening: {''.join(seen)[-2000:]}")
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            seen.append(line)
             try:
                 record = json.loads(line)
             except ValueError:
@@ -298,6 +307,13 @@ def main():
         check_reference_agrees(document, reference.read())
 
     work = tempfile.mkdtemp(prefix="igw-openapi-")
+    try:
+        return check_gateway(document, work, gateway_binary, sandbox_binary)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def check_gateway(document, work, gateway_binary, sandbox_binary):
     sandbox = server([sandbox_binary, "--listen", "127.0.0.1:0"], "oppo-sandbox listening")
     oppo_url = f"http://{sandbox.address}"
     image = lambda name: f"{oppo_url}/images/{name}"  # noqa: E731
