@@ -248,15 +248,19 @@ TEST_F(RedisClientTest, AnErrorReplyFailsTheCall) {
 
 TEST_F(RedisClientTest, SilenceTimesOutAndTheBreakerOpens) {
   scripted_peer peer(handshake_answer);  // never answers GET
-  client c(settings_for(peer), nullptr, record.observer());
+  client_settings s = settings_for(peer);
+  s.reconnect_min = 10s;  // the connection stays down for the rest of the test
+  s.reconnect_max = 10s;
+  client c(s, nullptr, record.observer());
   ASSERT_TRUE(c.wait_up(5s));
   EXPECT_FALSE(call(c, {"GET", "k"}).has_value());
   EXPECT_EQ(record.get().back(), call_outcome::timeout);
-  // The next call does not wait for another time-out while the connection is being made again
-  // (the peer answers the set-up, so it may already be back: then it times out on its own).
+  EXPECT_FALSE(c.up());
+  // While down, calls fail at once: nothing is sent, no second time-out is waited for.
+  const auto sent_before = peer.seen().size();
   EXPECT_FALSE(call(c, {"GET", "k"}).has_value());
-  const auto second = record.get().back();
-  EXPECT_TRUE(second == call_outcome::down || second == call_outcome::timeout);
+  EXPECT_EQ(record.get().back(), call_outcome::down);
+  EXPECT_EQ(peer.seen().size(), sent_before);
 }
 
 TEST_F(RedisClientTest, AClosedConnectionFailsTheCallsOnIt) {
