@@ -120,14 +120,17 @@ net::awaitable<api_response> gateway::impl::serve_shared_limit(api_request reque
                                                                steady_time started) {
   const rate_limiter::decision decision =
       co_await shared_limiter->take(app->app_key, app->rate_limit_per_s);
-  api_response response;
   if (auto refused = judge_rate(*app, decision, trace)) {
-    response = trace.fail(*refused);
-  } else if (auto parsed = parse_image_request(request.body); !parsed) {
-    response = trace.fail(parsed.error());
-  } else {
-    response = co_await upload_images(admitted_request{app, std::move(parsed).value()}, trace);
+    co_return finish(request, trace, trace.fail(*refused), route::image_upload, started);
   }
+  auto parsed = parse_image_request(request.body);
+  if (!parsed) {
+    co_return finish(request, trace, trace.fail(parsed.error()), route::image_upload, started);
+  }
+  // A named request, not a temporary inside the co_await: upload_images keeps a reference to
+  // it across suspensions (GCC 12 does not keep such a temporary alive).
+  const admitted_request admitted{app, std::move(parsed).value()};
+  api_response response = co_await upload_images(admitted, trace);
   co_return finish(request, trace, std::move(response), route::image_upload, started);
 }
 

@@ -228,6 +228,26 @@ TEST_F(ReplicasTest, RateLimitHoldsAcrossReplicas) {
   EXPECT_TRUE(headers_ok.load());
 }
 
+TEST_F(ReplicasTest, ARateLimitedAppUploadsThroughTheSharedBucket) {
+  start_replicas();
+  // Requests past the shared bucket go on to fetch and upload (the path after the Redis call).
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 9; ++i) bodies.push_back(new_images(200 + i));
+  std::vector<client_response> answers(bodies.size());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < bodies.size(); ++i) {
+    threads.emplace_back([&, i] { answers[i] = post_limited(*replicas[i % 3], bodies[i]); });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& a : answers) {
+    ASSERT_EQ(a.status, 200) << a.body << a.error;
+    EXPECT_EQ(a.header("x-rate-limit-limit"), "20");
+    EXPECT_FALSE(a.header("x-rate-limit-remaining").empty());
+    EXPECT_EQ(json::parse(a.body).size(), 2U);
+  }
+  EXPECT_EQ(oppo.api().stats().uploads_accepted, 18U);
+}
+
 TEST_F(ReplicasTest, RedisKilledMidTrafficFailsNoRequestAndSharingComesBack) {
   start_replicas();
   const std::string cached = new_images(40);
