@@ -89,6 +89,21 @@ rate_limiter::decision shared_rate_limit::take_local(std::string_view app_key, d
 
 boost::asio::awaitable<rate_limiter::decision> shared_rate_limit::take(std::string app_key,
                                                                        double rate_per_s) {
+  using std::chrono::duration_cast;
+  using std::chrono::microseconds;
+  const auto started = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    const auto found = refused_.find(app_key);
+    if (found != refused_.end()) {
+      if (started < found->second.until) {
+        co_return to_decision(
+            false, 0, duration_cast<microseconds>(found->second.full - started).count(),
+            duration_cast<microseconds>(found->second.until - started).count(), rate_per_s);
+      }
+      refused_.erase(found);
+    }
+  }
   const gcra_params params = gcra_for_rate(rate_per_s);
   // (Named vectors: GCC 12 miscompiles braced lists inside a co_await expression.)
   std::vector<std::string> keys{keys_.rate(app_key)};
@@ -96,7 +111,16 @@ boost::asio::awaitable<rate_limiter::decision> shared_rate_limit::take(std::stri
                                 std::to_string(params.capacity_us)};
   auto answer = co_await redis_.run(gcra_script, std::move(keys), std::move(args), "rate_limit");
   if (answer) {
-    if (auto decided = from_reply(*answer, rate_per_s)) co_return *decided;
+    if (auto decided = from_reply(*answer, rate_per_s)) {
+      if (!decided->allowed) {
+        const std::int64_t retry_us = answer->elements[3].integer;
+        const std::int64_t reset_us = answer->elements[2].integer;
+        std::lock_guard lock(mutex_);
+        refused_[app_key] =
+            refusal{started + microseconds(retry_us), started + microseconds(reset_us)};
+      }
+      co_return *decided;
+    }
     redis_.reject("rate_limit");
   }
   co_return take_local(app_key, rate_per_s);

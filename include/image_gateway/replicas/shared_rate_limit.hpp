@@ -1,7 +1,13 @@
 #pragma once
 // One rate limit per app across replicas (SPEC §8): GCRA in one Lua script on Redis's clock.
 // When Redis fails for a request, a local GCRA bucket of rate / expected_replicas decides.
+//
+// A refusal is remembered until its Retry-After ends: GCRA only lets the bucket fill with time
+// (other replicas' requests can only make it fuller), so Redis would refuse every request of
+// that app until then anyway, and those are answered here without a Redis call. The window is
+// counted from before the call was sent, so it never ends later than Redis's own.
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -32,6 +38,11 @@ class shared_rate_limit {
   int expected_replicas_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::int64_t> local_tat_us_;
+  struct refusal {
+    std::chrono::steady_clock::time_point until;  // Retry-After's end
+    std::chrono::steady_clock::time_point full;   // the bucket's reset
+  };
+  std::unordered_map<std::string, refusal> refused_;
 };
 
 }  // namespace image_gateway::replicas
