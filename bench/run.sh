@@ -474,8 +474,9 @@ run_replicas_scenario() {
     echo "bench/run.sh --scenarios replicas: ${duration}s per run after ${warmup}s warm-up, $connections"
     echo "connections split over the two replicas, server.threads $server_threads, pin $pin, best of"
     echo "$repeat alternating rounds; $(nproc) CPUs, load average at the end $(cut -d' ' -f1-3 /proc/loadavg)."
-    echo "\`limited\`: rate_limit_per_s 50, nearly every answer a 429 (one GCRA script per request"
-    echo "with Redis, the local bucket without); \`hit\`: the cached pair of images."
+    echo "\`limited\`: rate_limit_per_s 50, nearly every answer a 429 (with Redis: the GCRA script,"
+    echo "and a refusal's Retry-After window answered locally; without: the local bucket);"
+    echo "\`hit\`: the cached pair of images."
     echo
     echo "| workload | Redis off (req/s) | Redis on (req/s) | on / off |"
     echo "|---|---|---|---|"

@@ -197,11 +197,8 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
     const upload_key key{job.digest, job.kind, app->oppo.app_key};
     // With Redis, a local miss asks Redis (an id another replica uploaded). (No co_await inside
     // ?: : GCC 12 destroys its temporary twice.)
-    if (redis) {
-      job.picture_id = co_await flights->find(key);
-    } else {
-      job.picture_id = uploads.find(key, now);
-    }
+    job.picture_id = uploads.find(key, now);
+    if (!job.picture_id && redis) job.picture_id = co_await flights->find(key);
     job.from_cache = job.picture_id.has_value();
     stats.cache_lookups.add({job.from_cache ? "hit" : "miss"});
   }
