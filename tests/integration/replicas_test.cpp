@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -10,6 +13,7 @@
 #include "fakes/redis_process.hpp"
 #include "fakes/test_servers.hpp"
 #include "image_gateway/replicas/key_layout.hpp"
+#include "image_gateway/replicas/redis_token_store.hpp"
 #include "image_gateway/util/sample_images.hpp"
 #include "image_gateway/util/sha256.hpp"
 
@@ -455,6 +459,57 @@ TEST_F(ReplicasTest, StartsWithoutRedisAndSharesOnceItComes) {
   for (auto& gw : replicas) {
     EXPECT_NE(gw->log_output().find("Redis connected"), std::string::npos);
   }
+}
+
+TEST(RedisTokenStore, AnOlderTokenNeverReplacesANewerOneUnlessTheNewerWasRefused) {
+  ASSERT_TRUE(redis_server_available());
+  redis_process server;
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::thread runner([&] { io.run(); });
+  {
+    redis::client_settings settings;
+    settings.host = "127.0.0.1";
+    settings.port = std::to_string(server.port());
+    settings.timeout = 1000ms;
+    redis::client client(settings, nullptr);
+    ASSERT_TRUE(client.wait_up(10s));
+    replicas::redis_token_store store(client, replicas::key_layout(key_prefix));
+    const auto now = std::chrono::system_clock::now();
+    const auto at = [&](std::chrono::hours h) {
+      return std::chrono::time_point_cast<std::chrono::milliseconds>(now + h);
+    };
+    const auto put = [&](std::string token, std::chrono::hours ends, std::string refused) {
+      return boost::asio::co_spawn(
+                 io, store.store("oppo-app", oppo::auth_token{std::move(token), at(ends)}, refused),
+                 boost::asio::use_future)
+          .get();
+    };
+    auto kept = put("newer", 10h, "");
+    ASSERT_TRUE(kept);
+    EXPECT_EQ(kept->token, "newer");
+    kept = put("older", 5h, "");  // e.g. a replica whose auth call answered later
+    ASSERT_TRUE(kept);
+    EXPECT_EQ(kept->token, "newer") << "the newer token stays";
+    EXPECT_EQ(kept->expires_at, at(10h));
+    kept = put("replacement", 5h, "newer");  // OPPO refused "newer": it goes
+    ASSERT_TRUE(kept);
+    EXPECT_EQ(kept->token, "replacement");
+    const replicas::key_layout layout(key_prefix);
+    const auto ttl = server.command({"PTTL", layout.token("oppo-app")}).integer;
+    EXPECT_GT(ttl, (5h - 1min) / 1ms);
+    EXPECT_LE(ttl, 5h / 1ms) << "the key expires with the token";
+    server.command({"SET", layout.token("oppo-app"), "[1,2,3]"});  // junk
+    const auto loaded =
+        boost::asio::co_spawn(io, store.load("oppo-app"), boost::asio::use_future).get();
+    EXPECT_EQ(loaded.outcome, oppo::token_store::status::ok);
+    EXPECT_FALSE(loaded.token) << "junk is no token";
+    kept = put("after-junk", 3h, "");
+    ASSERT_TRUE(kept);
+    EXPECT_EQ(kept->token, "after-junk") << "junk is overwritten";
+  }
+  work.reset();
+  runner.join();
 }
 
 }  // namespace
