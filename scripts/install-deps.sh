@@ -11,6 +11,8 @@ packages=(
   prometheus-cpp-dev
   # the OpenAPI test (tests/api/check_openapi.py)
   python3-jsonschema
+  # replicas tests run their own Redis (tests/fakes/redis_process.cpp)
+  redis-server
 )
 # Extra tools some scripts need: pass them as arguments (e.g. wrk nginx-light clang).
 packages+=("$@")

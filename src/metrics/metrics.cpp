@@ -199,6 +199,11 @@ std::string registry::render() const {
   cache_evictions.render(out);
   connections.render(out);
   build_info.render(out);
+  if (redis_enabled) {
+    redis_up.render(out);
+    redis_errors.render(out);
+    redis_duration.render(out);
+  }
   return out;
 }
 

@@ -193,6 +193,20 @@ struct registry {
   gauge connections{"image_gateway_connections_open", "Client connections open now."};
   gauge_family build_info{
       "image_gateway_build_info", "Always 1; the version as a label.", {"version"}};
+  // Shared state for replicas (SPEC §8); rendered only when redis.url is set.
+  gauge redis_up{"image_gateway_redis_up",
+                 "1 while the connection to Redis is up and shared state is used, else 0."};
+  counter_family redis_errors{
+      "image_gateway_redis_errors_total",
+      "Redis calls that failed and fell back to local state, by reason (down: not sent while "
+      "the connection is down; timeout, connection, protocol, error_reply).",
+      {"reason"}};
+  histogram_family redis_duration{
+      "image_gateway_redis_call_duration_seconds",
+      "Time of one Redis call, by call.",
+      {"call"},
+      {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5}};
+  bool redis_enabled = false;
 
   // The whole exposition.
   std::string render() const;
