@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The README's test command on a fresh Debian 12: a clean clone of this repository's HEAD, bind-
+# mounted into a new debian:12 minbase container (no build tools, no recommends), runs
+# scripts/test.sh, which must install what it needs and pass. Needs scripts/container-setup.sh
+# (run first, it keeps what exists). Prints the ctest summary; exits non-zero on any failure.
+# Usage: scripts/fresh-debian-test.sh [time limit in minutes, default 40]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+limit_min=${1:-40}
+
+scripts/container-setup.sh
+
+work=$(mktemp -d /var/tmp/igw-fresh.XXXXXX)
+name=igw-fresh-debian-$$
+cleanup() {
+  podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# HEAD as committed: what a user who clones gets (no build directories, no local changes).
+git clone -q --no-hardlinks "$PWD" "$work/src"
+echo "fresh-debian: $(git -C "$work/src" log --oneline -1) in a new debian:12 container" >&2
+
+start=$(date +%s)
+status=0
+timeout --foreground "${limit_min}m" \
+  podman run --rm --pull=never --name "$name" -v "$work/src:/src" -w /src \
+  docker.io/library/debian:12 scripts/test.sh 2>&1 | tee "$work/log" || status=$?
+echo "fresh-debian: finished in $(($(date +%s) - start)) s, exit status $status" >&2
+if ((status != 0)); then exit 1; fi
+grep -qE '100% tests passed, 0 tests failed out of [1-9]' "$work/log"
