@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The README's test command on a fresh Debian 12: a clean clone of this repository's HEAD, bind-
+# The README's two commands on a fresh Debian 12: a clean clone of this repository's HEAD, bind-
 # mounted into a new debian:12 minbase container (no build tools, no recommends), runs
-# scripts/test.sh, which must install what it needs and pass. Needs scripts/container-setup.sh
-# (run first, it keeps what exists). Prints the ctest summary; exits non-zero on any failure.
+# scripts/test.sh, which must install what it needs and pass every test, then scripts/run-dev.sh,
+# which must answer the README's "Try it" request with ids (tests/container/readme_commands.sh).
+# Runs scripts/container-setup.sh first (it keeps what exists). Exits non-zero on any failure.
 # Usage: scripts/fresh-debian-test.sh [time limit in minutes, default 40]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +27,8 @@ start=$(date +%s)
 status=0
 timeout --foreground "${limit_min}m" \
   podman run --rm --pull=never --name "$name" -v "$work/src:/src" -w /src \
-  docker.io/library/debian:12 scripts/test.sh 2>&1 | tee "$work/log" || status=$?
+  docker.io/library/debian:12 tests/container/readme_commands.sh 2>&1 | tee "$work/log" || status=$?
 echo "fresh-debian: finished in $(($(date +%s) - start)) s, exit status $status" >&2
 if ((status != 0)); then exit 1; fi
 grep -qE '100% tests passed, 0 tests failed out of [1-9]' "$work/log"
+grep -q '^run-dev: answered with ids' "$work/log"
