@@ -71,7 +71,7 @@ podman image inspect --format '{{.Config.Healthcheck}}' "$image" | grep -q healt
 expect_exit2() { # name, expected text, podman run arguments...
   local name=$1 text=$2 status
   shift 2
-  podman run -d --name "$project-$name" --pull=never "$@" "$image" >/dev/null
+  podman run -d --no-healthcheck --name "$project-$name" --pull=never "$@" "$image" >/dev/null
   status=$(timeout 60 podman wait "$project-$name") || fail "$name: still running after 60 s"
   podman logs "$project-$name" >"$work/$name.log" 2>&1
   podman rm -f "$project-$name" >/dev/null
