@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs inside the fresh debian:12 container of scripts/fresh-debian-test.sh, at the root of a clean
-# clone: the README's two commands as a new user types them. First `scripts/test.sh`; then
-# `scripts/run-dev.sh`, checked with the README's "Try it" request (real ids from the sandbox) and
-# stopped with Ctrl-C (SIGINT to its process group).
+# clone: the README's commands as a new user types them. First `scripts/test.sh`; then, with
+# --run-too, `scripts/run-dev.sh`, checked with the README's "Try it" request (real ids from the
+# sandbox) and stopped with Ctrl-C (SIGINT to its process group).
+# Usage: tests/container/readme_commands.sh [--run-too]
 set -euo pipefail
 
 echo "== scripts/test.sh"
 scripts/test.sh
+if [[ ${1:-} != --run-too ]]; then exit 0; fi
 
 echo "== scripts/run-dev.sh"
 setsid scripts/run-dev.sh >/tmp/run-dev.log 2>&1 &
