@@ -11,12 +11,14 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev nlohmann-json3-dev libcurl4-openssl-dev libstb-dev libssl-dev
-  libhiredis-dev prometheus-cpp-dev
+  # metrics storage and text format (libprometheus-cpp-core1.0 at run time)
+  prometheus-cpp-dev
 )
 if [[ ${1:-} == --build-only ]]; then
   shift
 else
-  # The tests: GoogleTest and GoogleMock, the Python checks, a real Redis, curl.
+  # The tests: GoogleTest and GoogleMock, the Python checks (python3-jsonschema: the OpenAPI test,
+  # tests/api/check_openapi.py), a real Redis for the replicas tests, curl.
   packages+=(
     libgtest-dev libgmock-dev
     python3 python3-yaml python3-jsonschema

@@ -269,7 +269,8 @@ api_response gateway::impl::finish(const api_request& request, request_trace& tr
   return response;
 }
 
-api_response gateway::refuse(int http_status, const api_request& partial) {
+api_response gateway::refuse(int http_status, const api_request& partial,
+                             const std::string& reason) {
   request_trace trace;
   const std::string_view caller_id = partial.header("x-request-id");
   trace.request_id = is_sane_request_id(caller_id) ? std::string(caller_id) : new_request_id();
@@ -304,10 +305,11 @@ api_response gateway::refuse(int http_status, const api_request& partial) {
         impl_->stats.shed.add({"max_connections"});
         break;
       default:  // 400 malformed, 431 header block too large: the caller's parameter
-        response = trace.fail(
-            {error_kind::bad_json,
-             http_status == 431 ? "request header block is too large" : "malformed HTTP request",
-             std::nullopt});
+        response = trace.fail({error_kind::bad_json,
+                               !reason.empty()      ? reason
+                               : http_status == 431 ? "request header block is too large"
+                                                    : "malformed HTTP request",
+                               std::nullopt});
         response.status = http_status;
         break;
     }
