@@ -80,7 +80,7 @@ APT
   changes=(--change 'CMD ["bash"]'
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin')
   tar -C "$rootfs" --numeric-owner -c . |
-    podman import "${changes[@]}" - docker.io/library/debian:12 >/dev/null
+    podman import -q "${changes[@]}" - docker.io/library/debian:12 >/dev/null
   cat >"$rootfs/etc/dpkg/dpkg.cfg.d/docker" <<'DPKG'
 path-exclude /usr/share/doc/*
 path-include /usr/share/doc/*/copyright
@@ -94,7 +94,7 @@ DPKG
   find "$rootfs/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
   rm -rf "$rootfs"/usr/share/{man,info,locale,groff,lintian,linda}/*
   tar -C "$rootfs" --numeric-owner -c . |
-    podman import "${changes[@]}" - docker.io/library/debian:12-slim >/dev/null
+    podman import -q "${changes[@]}" - docker.io/library/debian:12-slim >/dev/null
   rm -rf "$work"
   trap - EXIT
   echo "container-setup: imported debian:12 and debian:12-slim" >&2
