@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages image-gateway builds and tests with, when any is missing.
+# Installs the Debian 12 packages image-gateway builds and tests with, when any is missing, so that
+# the README's two commands work on a minimal Debian 12 (debootstrap --variant=minbase, no
+# recommends): scripts/fresh-debian-test.sh checks exactly that.
 # Everything comes from Debian's archive; nothing is downloaded at build time.
+# Usage: scripts/install-deps.sh [--build-only] [extra-package...]
+#   --build-only  only what building the executables needs (the container image's build stage)
 set -euo pipefail
 
+# Compilers, CMake, and the libraries the executables link.
 packages=(
   build-essential cmake ninja-build pkg-config
-  libboost1.81-dev nlohmann-json3-dev libcurl4-openssl-dev libstb-dev libssl-dev libgtest-dev
-  curl python3 python3-yaml
+  libboost1.81-dev nlohmann-json3-dev libcurl4-openssl-dev libstb-dev libssl-dev
   # metrics storage and text format (libprometheus-cpp-core1.0 at run time)
   prometheus-cpp-dev
-  # the OpenAPI test (tests/api/check_openapi.py)
-  python3-jsonschema
-  # replicas tests run their own Redis (tests/fakes/redis_process.cpp)
-  redis-server
 )
+if [[ ${1:-} == --build-only ]]; then
+  shift
+else
+  # The tests: GoogleTest and GoogleMock, the Python checks (python3-jsonschema: the OpenAPI test,
+  # tests/api/check_openapi.py), a real Redis for the replicas tests, curl.
+  packages+=(
+    libgtest-dev libgmock-dev
+    python3 python3-yaml python3-jsonschema
+    redis-server curl ca-certificates
+  )
+fi
 # Extra tools some scripts need: pass them as arguments (e.g. wrk nginx-light clang).
 packages+=("$@")
 

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# The image and the scaled compose stack, for real (rootful podman; scripts/container-setup.sh
+# makes the base images and stand-ins, reusing them when present). From a clean clone of HEAD:
+#   1. builds docker/Dockerfile; checks the image runs as a non-root user and has its health check;
+#   2. a broken config and a missing ${NAME} secret each stop a container with exit 2 and one
+#      line naming the reason;
+#   3. starts docker/compose.yml (Redis, three replicas, HAProxy, the OPPO sandbox, the image
+#      origin) and waits for every health check and for all three replicas in the balancer;
+#   4. real ids through the balancer with curl, then `X-Cache: hit` for the same images from
+#      another replica (the shared cache in Redis);
+#   5. SIGTERM to one replica while wrk sends image requests through the balancer for 8 s: no
+#      failed request, and the replica drained and exited 0 within the load;
+#   6. Redis stopped: the stack keeps serving, new images included;
+# and always takes the stack down. Exits non-zero on the first failed check.
+# Usage: scripts/container-test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+scripts/container-setup.sh
+scripts/install-deps.sh wrk curl python3
+
+work=$(mktemp -d /var/tmp/igw-container-test.XXXXXX)
+project=igwtest$$
+compose=(podman-compose --no-ansi -p "$project" -f "$work/src/docker/compose.yml")
+image=localhost/image-gateway:dev
+start_all=$(date +%s)
+
+say() { echo "container-test: $*" >&2; }
+fail() {
+  say "FAILED: $*"
+  exit 1
+}
+ctr() { echo "${project}_$1_1"; }
+cleanup() {
+  local status=$?
+  if ((status != 0)); then
+    for service in gateway-1 gateway-2 gateway-3 lb redis oppo-sandbox images; do
+      echo "--- last log lines of $service" >&2
+      podman logs --tail 15 "$(ctr "$service")" 2>&1 | cut -c1-300 >&2 || true
+    done
+  fi
+  timeout 120 "${compose[@]}" down -t 5 >"$work/down.log" 2>&1 || say "compose down failed"
+  # podman-compose 1.0 leaves the project's network behind.
+  podman network rm -f "${project}_default" >/dev/null 2>&1 || true
+  podman rm -f -t 0 "${project}-bad-config" "${project}-no-secret" >/dev/null 2>&1 || true
+  rm -rf "$work"
+  say "finished in $(($(date +%s) - start_all)) s"
+}
+trap cleanup EXIT
+
+# HEAD as committed (no build directories, no local changes).
+git clone -q --no-hardlinks "$repo" "$work/src"
+say "testing $(git -C "$work/src" log --oneline -1)"
+
+# --- 1. The image.
+t=$(date +%s)
+timeout 45m podman build --pull=never --format docker -f "$work/src/docker/Dockerfile" \
+  -t "$image" "$work/src" >"$work/build.log" 2>&1 || {
+  tail -n 30 "$work/build.log" >&2
+  fail "podman build"
+}
+size=$(podman image inspect --format '{{.Size}}' "$image")
+say "image built in $(($(date +%s) - t)) s, $((size / 1000000)) MB ($size bytes)"
+user=$(podman image inspect --format '{{.Config.User}}' "$image")
+[[ $user =~ ^[1-9][0-9]*(:[0-9]+)?$ ]] || fail "image user is '$user', not a numeric non-root uid"
+podman image inspect --format '{{.Config.Healthcheck}}' "$image" | grep -q healthz ||
+  fail "image has no HEALTHCHECK on /healthz"
+
+# --- 2. Bad input stops the container with exit 2 and one line naming the reason.
+expect_exit2() { # name, expected text, podman run arguments...
+  local name=$1 text=$2 status
+  shift 2
+  podman run -d --no-healthcheck --name "$project-$name" --pull=never "$@" "$image" >/dev/null
+  status=$(timeout 60 podman wait "$project-$name") || fail "$name: still running after 60 s"
+  podman logs "$project-$name" >"$work/$name.log" 2>&1
+  podman rm -f "$project-$name" >/dev/null
+  [[ $status == 2 ]] || fail "$name: exit status $status, expected 2: $(cat "$work/$name.log")"
+  [[ $(wc -l <"$work/$name.log") == 1 ]] || fail "$name: not one line: $(cat "$work/$name.log")"
+  grep -qF -- "$text" "$work/$name.log" || fail "$name: no '$text' in: $(cat "$work/$name.log")"
+  say "$name: exit 2, $(cat "$work/$name.log")"
+}
+printf '{"server": {"listn": "0.0.0.0:8080"}, "apps": []}\n' >"$work/bad.json"
+chmod 644 "$work/bad.json"
+expect_exit2 bad-config 'unknown key "server.listn"' \
+  -v "$work/bad.json:/etc/image-gateway/config.json:ro"
+expect_exit2 no-secret 'DEMO_MASTER_SECRET' \
+  -v "$work/src/docker/compose-config.json:/etc/image-gateway/config.json:ro" \
+  -e OPPO_APP_KEY=k -e OPPO_MASTER_SECRET=s
+
+# --- 3. The stack.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+lb=http://127.0.0.1:$port
+export IMAGE_GATEWAY_PORT=$port
+timeout 300 "${compose[@]}" up -d --no-build >"$work/up.log" 2>&1 || {
+  tail -n 30 "$work/up.log" >&2
+  fail "compose up"
+}
+t=$(date +%s)
+# podman runs health checks only when asked (no systemd timers here): run each one until it passes.
+for service in redis oppo-sandbox images gateway-1 gateway-2 gateway-3; do
+  until podman healthcheck run "$(ctr "$service")" >/dev/null 2>&1; do
+    (($(date +%s) - t < 120)) || fail "$service not healthy after 120 s"
+    sleep 1
+  done
+done
+# All three replicas in the balancer's rotation (HAProxy names the one that answered).
+declare -A seen=()
+while ((${#seen[@]} < 3)); do
+  (($(date +%s) - t < 120)) || fail "balancer saw only ${!seen[*]} after 120 s"
+  served=$(curl -s -o /dev/null -D - --max-time 5 "$lb/readyz" | tr -d '\r' |
+    awk -F': ' 'tolower($1) == "x-served-by" { print $2 }') || true
+  if [[ -n $served ]]; then seen[$served]=1; else sleep 0.5; fi
+done
+say "stack healthy, ${!seen[*]} in rotation, after $(($(date +%s) - t)) s"
+podman exec "$(ctr gateway-1)" cat /proc/1/status | awk '/^Uid:/ { for (i = 2; i <= 5; i++) if ($i == 0) exit 1 }' ||
+  fail "gateway-1 runs as root"
+say "gateway-1 runs as uid $(podman exec "$(ctr gateway-1)" id -u)"
+
+# --- 4. Real ids through the balancer, then a hit from another replica.
+auth=c96f42e0d2e662e45d035ab1:df4d59e84eac2f9d53b36f12
+body='{"big_picture_url":"http://images:8081/images/big.png","small_picture_url":"http://images:8081/images/small.png"}'
+post() { # body, output prefix: writes PREFIX.h (headers) and PREFIX.b (body)
+  curl -sS --max-time 30 -u "$auth" -d "$1" -D "$2.h" -o "$2.b" "$lb/v4/image/oppo"
+  tr -d '\r' <"$2.h" >"$2.h2" && mv "$2.h2" "$2.h"
+}
+header() { awk -F': ' -v n="$2" 'tolower($1) == n { print $2 }' "$1.h"; }
+post "$body" "$work/first"
+grep -q '^HTTP/1.1 200' "$work/first.h" || fail "first request: $(head -1 "$work/first.h") $(cat "$work/first.b")"
+grep -qE '^\{"big_picture_id":"[^"]+","small_picture_id":"[^"]+"\}$' "$work/first.b" ||
+  fail "first request: no ids in $(cat "$work/first.b")"
+first_by=$(header "$work/first" x-served-by)
+say "ids from $first_by (X-Cache: $(header "$work/first" x-cache)): $(cat "$work/first.b")"
+for _ in 1 2 3; do
+  post "$body" "$work/again"
+  [[ $(header "$work/again" x-served-by) != "$first_by" ]] && break
+done
+again_by=$(header "$work/again" x-served-by)
+[[ $again_by != "$first_by" ]] || fail "every request went to $first_by"
+[[ $(header "$work/again" x-cache) == hit ]] ||
+  fail "same images from $again_by: X-Cache $(header "$work/again" x-cache), expected hit"
+cmp -s "$work/first.b" "$work/again.b" || fail "ids differ: $(cat "$work/again.b")"
+say "same images from $again_by: X-Cache: hit, same ids"
+
+# --- 5. SIGTERM one replica under a bounded load through the balancer.
+victim=$(ctr gateway-2)
+IGW_BODY=$body IGW_AUTH=$(printf %s "$auth" | base64 -w0) \
+  timeout 60 wrk -t1 -c8 -d8s --timeout 10s -s tests/container/post_images.lua \
+  "$lb/v4/image/oppo" >"$work/wrk.log" 2>&1 &
+wrk_pid=$!
+sleep 2
+t=$(date +%s%N)
+podman kill --signal TERM "$victim" >/dev/null
+exit_code=$(timeout 40 podman wait "$victim") || fail "gateway-2 still running 40 s after SIGTERM"
+took_ms=$((($(date +%s%N) - t) / 1000000))
+wait "$wrk_pid" || fail "wrk: $(cat "$work/wrk.log")"
+cat "$work/wrk.log" >&2
+[[ $exit_code == 0 ]] || fail "gateway-2 exited $exit_code after SIGTERM"
+((took_ms < 5500)) || fail "gateway-2 took $took_ms ms to exit: not within the 8 s load"
+requests=$(awk '/requests in/ { print $1 }' "$work/wrk.log")
+((requests > 100)) || fail "only $requests requests under load"
+! grep -qE 'Non-2xx|Socket errors' "$work/wrk.log" || fail "failed requests under load"
+grep -q '^bad answers: 0$' "$work/wrk.log" || fail "answers without ids under load"
+podman logs "$victim" 2>&1 | grep -q '"msg":"stopped"' || fail "gateway-2 did not log its stop"
+say "SIGTERM: gateway-2 drained and exited 0 after $took_ms ms; $requests requests, none failed"
+
+# --- 6. Redis stopped: the stack keeps serving (cached and new images).
+podman stop -t 2 "$(ctr redis)" >/dev/null
+t=$SECONDS
+for kind in png jpg png jpg; do
+  b="{\"big_picture_url\":\"http://images:8081/images/big.$kind\",\"small_picture_url\":\"http://images:8081/images/small.$kind\"}"
+  post "$b" "$work/noredis"
+  if ! grep -q '^HTTP/1.1 200' "$work/noredis.h" || ! grep -q '"small_picture_id"' "$work/noredis.b"; then
+    fail "Redis stopped: $(head -1 "$work/noredis.h") $(cat "$work/noredis.b")"
+  fi
+done
+((SECONDS - t < 20)) || fail "Redis stopped: 4 requests took $((SECONDS - t)) s"
+say "Redis stopped: the stack keeps serving ($((SECONDS - t)) s for 4 requests)"
+say "all checks passed"
