@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 seconds=${1:-20}
 connections=${2:-4}
-scripts/install-deps.sh wrk libpng-dev libjpeg62-turbo-dev
+scripts/install-deps.sh wrk
 cmake --preset release >/dev/null
 cmake --build --preset release --target image-gateway oppo-sandbox fit_bench
 

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev nlohmann-json3-dev libcurl4-openssl-dev libstb-dev libssl-dev libgtest-dev
+  libpng-dev libjpeg62-turbo-dev
   curl python3 python3-yaml
 )
 # Extra tools some scripts need: pass them as arguments (e.g. wrk nginx-light clang).

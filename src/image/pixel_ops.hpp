@@ -1,6 +1,7 @@
 #pragma once
-// Scaling and encoding of decoded pixels (stb_image_resize, stb_image_write), each compiled in a
-// translation unit of its own. Pixels are 8-bit, interleaved, rows top to bottom.
+// Scaling and encoding of decoded pixels: stb_image_resize (stb_resize_impl.cpp), libpng
+// (png_write.cpp) and libjpeg-turbo (jpeg_write.cpp), each behind this small interface. Pixels are
+// 8-bit, interleaved, rows top to bottom.
 #include <string>
 
 namespace image_gateway::pixel_ops {
@@ -17,7 +18,8 @@ bool resize(const unsigned char* in, int in_width, int in_height, int channels, 
 // PNG of 3 (RGB) or 4 (RGBA) channels; empty when encoding fails.
 std::string encode_png(const unsigned char* pixels, int width, int height, int channels);
 
-// Baseline JPEG of RGB pixels at quality 1..100; empty when encoding fails.
+// Baseline JPEG (4:2:0, libjpeg's defaults) of RGB pixels at quality 1..100; empty when
+// encoding fails.
 std::string encode_jpeg(const unsigned char* pixels, int width, int height, int quality);
 
 }  // namespace image_gateway::pixel_ops

@@ -126,12 +126,36 @@ TEST(FitImage, ExactSizeOverTheByteLimitIsReencoded) {
 }
 
 TEST(FitImage, PngTooLargeFallsBackToJpeg) {
-  // Noise does not compress: 984x369 of it as PNG is over 1 MiB.
-  auto fitted = fit(samples::noise_png(985, 370, 8), big, fit_mode::contain);
+  // Noise does not compress: 984x369 of it is ~1.09 MB as PNG, over OPPO's 1 MiB, so the exact
+  // size source over the limit is re-encoded, and as PNG it would still not fit.
+  const std::string noise = samples::noise_png(984, 369, 8);
+  ASSERT_GT(noise.size(), big.max_bytes);
+  auto fitted = fit(noise, big, fit_mode::contain);
   ASSERT_TRUE(fitted) << fitted.error().detail;
+  EXPECT_TRUE(fitted.value().fitted);
   EXPECT_EQ(fitted.value().format, image_format::jpeg);
   EXPECT_LE(fitted.value().bytes->size(), big.max_bytes);
+  EXPECT_GE(fitted.value().jpeg_quality, 90);  // noise at 984x369 fits 1 MiB at a high quality
   EXPECT_EQ(decoded(fitted.value()).height, 369);
+}
+
+TEST(FitImage, TransparentPngFallsBackToJpegOnTheBackground) {
+  // Half-transparent, with transparent bars; as PNG over a tight limit, so it becomes a JPEG
+  // flattened on the background.
+  const image_rule tight{984, 369, 20000};  // ~25 KB as PNG
+  auto fitted =
+      fit(samples::png_rgba(1000, 200, 128, 14), tight, fit_mode::contain, rgb{0, 0, 255});
+  ASSERT_TRUE(fitted) << fitted.error().detail;
+  ASSERT_EQ(fitted.value().format, image_format::jpeg);
+  EXPECT_LE(fitted.value().bytes->size(), tight.max_bytes);
+  const auto image = decoded(fitted.value());
+  const unsigned char* bar = image.at(500, 20);  // a transparent bar: the background itself
+  EXPECT_NEAR(bar[0], 0, 10);
+  EXPECT_NEAR(bar[1], 0, 10);
+  EXPECT_NEAR(bar[2], 255, 10);
+  const unsigned char* picture = image.at(500, 184);  // half the picture, half blue
+  EXPECT_GT(picture[2], 120);
+  EXPECT_LT(picture[2], 250);
 }
 
 TEST(FitImage, NothingFitsIs51) {
