@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -220,6 +221,15 @@ int main(int argc, char** argv) {
   const std::string photo = samples::photo_jpeg(4000, 3000, 1);
   fit_row(rounds, "12 MP JPEG 4000x3000, contain -> big", photo, big, fit_mode::contain);
   fit_row(rounds, "12 MP JPEG 4000x3000, cover -> small", photo, small, fit_mode::cover);
+  {
+    // The share of decoding: stb's full decode of the same file under the verify budget.
+    const std::span bytes(reinterpret_cast<const unsigned char*>(photo.data()), photo.size());
+    const timing t = measure(rounds, [&] {
+      if (verify_decode(bytes, "bench", fit_decode_budget(4000, 3000, photo.size()))) std::exit(1);
+    });
+    std::printf("| 12 MP JPEG 4000x3000, decode only (stb_image) | %zu | - | %.1f | %.1f |\n",
+                photo.size(), t.wall_ms, t.cpu_ms);
+  }
   const std::string png2 = samples::photo_png(1920, 1080, 2);
   fit_row(rounds, "2 MP PNG 1920x1080, contain -> big", png2, big, fit_mode::contain);
   fit_row(rounds, "2 MP PNG 1920x1080, cover -> small", png2, small, fit_mode::cover);

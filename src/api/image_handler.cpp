@@ -179,20 +179,34 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
     job.from_cache = job.picture_id.has_value();
     stats.cache_lookups.add({job.from_cache ? "hit" : "miss"});
   }
-  // Decode (verify, or fit) what the cache did not have, on the decode pool; an unfitted image
-  // with verify_decode off needs no pixel and no hop.
+  // Decode (verify, or fit) what the cache did not have, on the decode pool, both at once; an
+  // unfitted image with verify_decode off needs no pixel and no hop.
+  std::vector<image_job*> to_prepare;
   for (image_job& job : jobs) {
     if (job.from_cache) continue;  // those bytes were verified (and fitted) before
     const std::shared_ptr<const std::string>& source = job.fetched->value().bytes;
     if (!fitting && !settings.images.verify_decode) {
       job.upload = fitted_image{source, job.facts->format, job.facts->width, job.facts->height};
-      continue;
+    } else {
+      to_prepare.push_back(&job);
     }
-    auto prepared =
-        co_await async_prepare_upload(decode_pool, source, *job.rule, fit, settings.images.fit,
-                                      settings.images.verify_decode, job.kind, net::use_awaitable);
-    if (!*prepared) co_return trace.fail(prepared->error());
-    job.upload = std::move(*prepared).value();
+  }
+  const auto prepare = [&](image_job& job) {
+    return async_prepare_upload(decode_pool, job.fetched->value().bytes, *job.rule, fit,
+                                settings.images.fit, settings.images.verify_decode, job.kind,
+                                net::use_awaitable);
+  };
+  std::vector<std::optional<result<fitted_image>>> prepared;
+  if (to_prepare.size() == 2) {
+    auto [first, second] = co_await (prepare(*to_prepare[0]) && prepare(*to_prepare[1]));
+    prepared.push_back(std::move(first));
+    prepared.push_back(std::move(second));
+  } else if (to_prepare.size() == 1) {
+    prepared.push_back(co_await prepare(*to_prepare[0]));
+  }
+  for (std::size_t i = 0; i < to_prepare.size(); ++i) {  // big before small, as jobs are
+    if (!*prepared[i]) co_return trace.fail(prepared[i]->error());
+    to_prepare[i]->upload = std::move(*prepared[i]).value();
   }
 
   // Stage: upload what the cache did not have, both at once.
