@@ -4,7 +4,8 @@
 # JPEG and a 2 MP PNG, with one connection probing /healthz beside it. OPPO is the sandbox, the
 # origin Python's http.server; everything on 127.0.0.1, every process stopped on exit.
 # Usage: bench/fit-health.sh [seconds, default 20] [load connections, default 4]
-# Prints wrk's latency distribution of both runs, the load average, and the gateway's peak RSS.
+# Prints wrk's latency distributions (a control probe without load first, then the load and the
+# probe beside it), the load average, and the gateway's peak RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -86,6 +87,9 @@ curl -sf -u bench-app:bench-secret -d "$(sed -n "s/^wrk.body = '\(.*\)' ..$/\1/p
   "http://127.0.0.1:$gateway_port/v4/image/oppo" >/dev/null || true
 
 echo "load average before: $(cat /proc/loadavg)"
+# The control: the same probe with no fit load, to tell the machine's noise from the gateway's.
+wrk -t1 -c1 -d"$((seconds / 2))s" --latency "http://127.0.0.1:$gateway_port/healthz" >"$work/idle.out"
+echo "load average after the control: $(cat /proc/loadavg)"
 wrk -t1 -c"$connections" -d"${seconds}s" --timeout 20s --latency -s "$work/fit.lua" \
   "http://127.0.0.1:$gateway_port" >"$work/load.out" 2>"$work/load.err" &
 load_pid=$!
@@ -96,6 +100,8 @@ echo "load average after: $(cat /proc/loadavg)"
 echo "== fit load ($connections connections, each request: a 12 MP JPEG cover -> 984x369 and a 2 MP PNG cover -> 144x144)"
 cat "$work/load.out"
 [[ -s $work/load.err ]] && head -5 "$work/load.err"
-echo "== /healthz probe (1 connection)"
+echo "== /healthz probe alone, no fit load (control, 1 connection)"
+cat "$work/idle.out"
+echo "== /healthz probe beside the fit load (1 connection)"
 cat "$work/probe.out"
 echo "gateway peak RSS: $(awk '/^VmHWM/ {print $2, $3}' "/proc/$gateway_pid/status")"
