@@ -3,6 +3,8 @@
 // decoded here.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <nlohmann/json.hpp>
 
 #include "fakes/test_servers.hpp"
@@ -17,7 +19,10 @@ using nlohmann::json;
 
 class FitTest : public ::testing::Test {
  protected:
+  // Fitting is CPU work on decode threads that yield to everything else (SCHED_IDLE): on a
+  // loaded test machine it can take seconds, so the deadline is generous (nothing here tests it).
   gateway_under_test& start(config c) {
+    c.server.request_deadline = std::chrono::seconds(60);
     gateway = std::make_unique<gateway_under_test>(std::move(c));
     return *gateway;
   }
@@ -98,6 +103,34 @@ TEST_F(FitTest, CoverTurnsALargeJpegIntoTheIcon) {
   const auto image = decoded(file);
   EXPECT_EQ(image.width, 144);
   EXPECT_EQ(image.height, 144);
+}
+
+TEST_F(FitTest, BothPicturesAreFittedInOneRequest) {
+  origin.serve("/poster.jpg", samples::photo_jpeg(1000, 750, 213), "image/jpeg");
+  origin.serve("/logo.png", samples::png(300, 200, 214));
+  auto& gw = start();
+  const auto response = post_images(gw, body("/poster.jpg", "/logo.png", {{"fit", "contain"}}));
+  const auto big = decoded(uploaded(response, "big_picture_id"));
+  const auto small = decoded(uploaded(response, "small_picture_id"));
+  EXPECT_EQ(big.width, 984);
+  EXPECT_EQ(big.height, 369);
+  EXPECT_EQ(small.width, 144);
+  EXPECT_EQ(small.height, 144);
+  EXPECT_EQ(oppo.api().stats().uploads_accepted, 2U);
+}
+
+TEST_F(FitTest, WhenBothFailTheBigPictureIsReported) {
+  // Both fail while being fitted (at once, on the decode pool): the answer names the big one.
+  origin.serve("/bomb.png", samples::png_bomb(64, 64, 24 * 1024 * 1024));
+  std::string cut = samples::png(300, 200, 215);
+  cut.resize(cut.size() / 2);
+  origin.serve("/cut.png", cut);
+  auto& gw = start();
+  expect_error(post_images(gw, body("/bomb.png", "/cut.png", {{"fit", "cover"}})), 200, 51,
+               msg_picture, {"big_picture_url"});
+  expect_error(post_images(gw, body("/cut.png", "/bomb.png", {{"fit", "cover"}})), 200, 51,
+               msg_picture, {"big_picture_url"});
+  EXPECT_EQ(oppo.api().stats().upload_requests, 0U);
 }
 
 TEST_F(FitTest, ExactSizePassesByteForByte) {
