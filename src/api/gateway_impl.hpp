@@ -88,6 +88,7 @@ struct gateway::impl {
   rate_limiter limiter;
   metrics::registry stats;
   std::atomic<std::size_t> in_flight{0};
+  std::atomic<std::size_t> fits_in_flight{0};  // requests with a fit (images.fit.max_inflight)
   std::atomic<bool> draining{false};
   std::atomic<bool> drain_window_over{false};
 

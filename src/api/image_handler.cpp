@@ -37,6 +37,24 @@ struct image_job {
   bool from_cache = false;
 };
 
+// One of the images.fit.max_inflight places, held while a request with a fit runs.
+class fit_slot {
+ public:
+  fit_slot() = default;
+  explicit fit_slot(std::atomic<std::size_t>& count) : count_(&count) {}
+  fit_slot(fit_slot&& other) noexcept : count_(std::exchange(other.count_, nullptr)) {}
+  fit_slot& operator=(fit_slot&& other) noexcept {
+    std::swap(count_, other.count_);
+    return *this;
+  }
+  ~fit_slot() {
+    if (count_ != nullptr) --*count_;
+  }
+
+ private:
+  std::atomic<std::size_t>* count_ = nullptr;
+};
+
 std::string format_rate(double per_second) {
   std::ostringstream text;
   text << per_second;
@@ -138,9 +156,23 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
     job.rule = kind == image_kind::big ? &settings.images.big : &settings.images.small;
   }
 
-  // Stage: fetch, both at once.
-  // A source to be fitted may be larger than what OPPO takes (SPEC §2, images.fit).
+  // A source to be fitted may be larger than what OPPO takes (SPEC §2, images.fit): at most
+  // images.fit.max_inflight such requests at once, so their sources' memory stays bounded.
   const bool fitting = asked.fit != fit_mode::none;
+  fit_slot fit_place;
+  if (fitting) {
+    const std::size_t limit = settings.images.fit.max_inflight;
+    if (fits_in_flight.fetch_add(1) >= limit) {
+      --fits_in_flight;
+      stats.shed.add({"fit_max_inflight"});
+      co_return trace.fail({error_kind::overloaded,
+                            "the gateway is at its limit of " + std::to_string(limit) +
+                                " requests with a fit in flight",
+                            std::nullopt});
+    }
+    fit_place = fit_slot(fits_in_flight);
+  }
+  // Stage: fetch, both at once.
   const fit_options fit{asked.fit, asked.background};
   const std::string fit_tag = fit_cache_tag(asked.fit, asked.background);
   const auto fetch_job = [&](image_job& job) {

@@ -395,12 +395,15 @@ void read_rule(const reader& r, const json& value, const std::string& path, imag
 }
 
 void read_fit_limits(const reader& r, const json& value, const std::string& path, fit_limits& out) {
-  r.object(value, path, {"max_source_bytes", "max_source_pixels"});
+  r.object(value, path, {"max_source_bytes", "max_source_pixels", "max_inflight"});
   r.with(value, path, "max_source_bytes", [&](const json& v, const std::string& p) {
     out.max_source_bytes = static_cast<std::size_t>(r.integer(v, p, 1, unbounded));
   });
   r.with(value, path, "max_source_pixels", [&](const json& v, const std::string& p) {
     out.max_source_pixels = static_cast<std::size_t>(r.integer(v, p, 1, unbounded));
+  });
+  r.with(value, path, "max_inflight", [&](const json& v, const std::string& p) {
+    out.max_inflight = static_cast<std::size_t>(r.integer(v, p, 1, 100000));
   });
 }
 

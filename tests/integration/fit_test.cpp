@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -226,6 +228,36 @@ TEST_F(FitTest, AnExactImageUnfittedAndFittedAreCachedApart) {
   EXPECT_EQ(post_images(gw, body("/big.png", "", {{"fit", "contain"}})).header("x-cache"), "miss");
   EXPECT_EQ(post_images(gw, body("/big.png", "", {{"fit", "contain"}})).header("x-cache"), "hit");
   EXPECT_EQ(post_images(gw, body("/big.png", "")).header("x-cache"), "hit");
+}
+
+TEST_F(FitTest, RequestsWithAFitOverTheirLimitAre503) {
+  config c = test_config(oppo.base_url());
+  c.images.fit.max_inflight = 1;
+  c.fetch.timeout = std::chrono::seconds(20);  // longer than the origin's delay below
+  origin.serve("/slow.png", samples::png(1968, 738, 216));
+  // Under the fetcher's low-speed limit (nothing for 3 s aborts a transfer), over the time the
+  // second request needs to be refused.
+  origin.delay("/slow.png", std::chrono::milliseconds(2000));
+  origin.serve("/big.png", samples::png(984, 369, 217));
+  auto& gw = start(std::move(c));
+  // The first request with a fit holds the only place while its source is slow to come.
+  std::future<client_response> first = std::async(std::launch::async, [&] {
+    return post_images(gw, body("/slow.png", "", {{"fit", "contain"}}));
+  });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (origin.hits("/slow.png") == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(origin.hits("/slow.png"), 1U);
+  const auto refused = post_images(gw, body("/big.png", "", {{"fit", "cover"}}));
+  expect_error(refused, 503, 27000, msg_timeout, {"1 requests with a fit"});
+  EXPECT_EQ(refused.header("retry-after"), "1");
+  // A request without a fit is not held back by it.
+  EXPECT_EQ(post_images(gw, body("/big.png", "")).status, 200);
+  EXPECT_EQ(first.get().status, 200);
+  // The place is free again.
+  EXPECT_EQ(post_images(gw, body("/big.png", "", {{"fit", "cover"}})).status, 200);
+  EXPECT_EQ(gw.api().metrics().shed.value({"fit_max_inflight"}), 1.0);
 }
 
 TEST_F(FitTest, BadFitOrBackgroundIs21003) {

@@ -21,10 +21,12 @@ struct rgb {
 inline constexpr rgb white{255, 255, 255};
 
 // How large a source a fit accepts (config images.fit), checked on the header before any pixel
-// is decoded.
+// is decoded; and how many requests with a fit may run at once (each holds sources of up to
+// max_source_bytes: the gate keeps their memory bounded; more are refused with 503/27000).
 struct fit_limits {
   std::size_t max_source_bytes = 10485760;
   std::size_t max_source_pixels = 16777216;
+  std::size_t max_inflight = 8;
 };
 
 // "none", "contain" or "cover" exactly (case-sensitive, as SPEC spells them); else nullopt.
