@@ -13,6 +13,8 @@ packages=(
   libboost1.81-dev nlohmann-json3-dev libcurl4-openssl-dev libstb-dev libssl-dev
   # metrics storage and text format (libprometheus-cpp-core1.0 at run time)
   prometheus-cpp-dev
+  # the fit encoders (libpng16-16 and libjpeg62-turbo at run time)
+  libpng-dev libjpeg62-turbo-dev
 )
 if [[ ${1:-} == --build-only ]]; then
   shift

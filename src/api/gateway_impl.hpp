@@ -99,6 +99,7 @@ struct gateway::impl {
   // One upload per image: within this replica always, across replicas with Redis.
   std::unique_ptr<replicas::upload_flight> flights;
   std::atomic<std::size_t> in_flight{0};
+  std::atomic<std::size_t> fits_in_flight{0};  // requests with a fit (images.fit.max_inflight)
   std::atomic<bool> draining{false};
   std::atomic<bool> drain_window_over{false};
 

@@ -13,6 +13,7 @@
 
 #include "gateway_impl.hpp"
 #include "image_gateway/api/image_request.hpp"
+#include "image_gateway/image/fit.hpp"
 #include "image_gateway/image/image_check.hpp"
 #include "image_gateway/util/sha256.hpp"
 
@@ -30,9 +31,28 @@ struct image_job {
   const image_rule* rule = nullptr;
   std::optional<result<fetched_image>> fetched;
   std::optional<image_facts> facts;
+  std::optional<fitted_image> upload;  // what goes to OPPO: the source, or its fitted encoding
   std::string digest;
   std::optional<std::string> picture_id;  // from the cache or the upload
   bool from_cache = false;
+};
+
+// One of the images.fit.max_inflight places, held while a request with a fit runs.
+class fit_slot {
+ public:
+  fit_slot() = default;
+  explicit fit_slot(std::atomic<std::size_t>& count) : count_(&count) {}
+  fit_slot(fit_slot&& other) noexcept : count_(std::exchange(other.count_, nullptr)) {}
+  fit_slot& operator=(fit_slot&& other) noexcept {
+    std::swap(count_, other.count_);
+    return *this;
+  }
+  ~fit_slot() {
+    if (count_ != nullptr) --*count_;
+  }
+
+ private:
+  std::atomic<std::size_t>* count_ = nullptr;
 };
 
 std::string format_rate(double per_second) {
@@ -56,30 +76,31 @@ void lower_decode_thread_priority() {
   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), decode_niceness);
 }
 
-// Decoding takes milliseconds of CPU, so it runs on the decode pool, never on an I/O thread;
-// the awaiting coroutine resumes on its own executor. (A plain handler, not a lambda coroutine:
-// GCC 12 mishandles the captures of a coroutine lambda handed to co_spawn.)
+// Decoding and fitting take milliseconds of CPU, so they run on the decode pool, never on an I/O
+// thread; the awaiting coroutine resumes on its own executor. (A plain handler, not a lambda
+// coroutine: GCC 12 mishandles the captures of a coroutine lambda handed to co_spawn.)
 template <class Token>
-auto async_verify_decode(net::thread_pool& pool, std::shared_ptr<const std::string> bytes,
-                         image_kind kind, Token&& token) {
-  return net::async_initiate<Token, void(std::optional<api_error>)>(
-      [&pool](auto handler, std::shared_ptr<const std::string> image, image_kind which) {
+auto async_prepare_upload(net::thread_pool& pool, std::shared_ptr<const std::string> bytes,
+                          const image_rule& rule, fit_options options, const fit_limits& limits,
+                          bool verify, image_kind kind, Token&& token) {
+  return net::async_initiate<Token, void(std::optional<result<fitted_image>>)>(
+      [&pool, &rule, &limits](auto handler, std::shared_ptr<const std::string> image,
+                              fit_options how, bool check, image_kind which) {
         auto resume_on = net::get_associated_executor(handler);
         auto work = net::make_work_guard(resume_on);
         net::post(pool, [handler = std::move(handler), work = std::move(work),
-                         image = std::move(image), which]() mutable {
+                         image = std::move(image), &rule, &limits, how, check, which]() mutable {
           lower_decode_thread_priority();
-          const std::span view(reinterpret_cast<const unsigned char*>(image->data()),
-                               image->size());
-          std::optional<api_error> problem = verify_decode(view, url_field(which));
+          std::optional<result<fitted_image>> prepared(
+              prepare_upload(std::move(image), rule, how, limits, check, url_field(which)));
           auto executor = work.get_executor();
           net::dispatch(executor, [handler = std::move(handler), work = std::move(work),
-                                   problem = std::move(problem)]() mutable {
-            std::move(handler)(std::move(problem));
+                                   prepared = std::move(prepared)]() mutable {
+            std::move(handler)(std::move(prepared));
           });
         });
       },
-      token, std::move(bytes), kind);
+      token, std::move(bytes), options, verify, kind);
 }
 
 }  // namespace
@@ -164,9 +185,29 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
     job.rule = kind == image_kind::big ? &settings.images.big : &settings.images.small;
   }
 
+  // A source to be fitted may be larger than what OPPO takes (SPEC §2, images.fit): at most
+  // images.fit.max_inflight such requests at once, so their sources' memory stays bounded.
+  const bool fitting = asked.fit != fit_mode::none;
+  fit_slot fit_place;
+  if (fitting) {
+    const std::size_t limit = settings.images.fit.max_inflight;
+    if (fits_in_flight.fetch_add(1) >= limit) {
+      --fits_in_flight;
+      stats.shed.add({"fit_max_inflight"});
+      co_return trace.fail({error_kind::overloaded,
+                            "the gateway is at its limit of " + std::to_string(limit) +
+                                " requests with a fit in flight",
+                            std::nullopt});
+    }
+    fit_place = fit_slot(fits_in_flight);
+  }
   // Stage: fetch, both at once.
+  const fit_options fit{asked.fit, asked.background};
+  const std::string fit_tag = fit_cache_tag(asked.fit, asked.background);
   const auto fetch_job = [&](image_job& job) {
-    return fetch_counted(job.url, job.kind, job.rule->max_bytes, deadline);
+    return fetch_counted(job.url, job.kind,
+                         fitting ? settings.images.fit.max_source_bytes : job.rule->max_bytes,
+                         deadline);
   };
   if (jobs.size() == 2) {
     auto [first, second] = co_await (fetch_job(jobs[0]) && fetch_job(jobs[1]));
@@ -184,7 +225,8 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   for (image_job& job : jobs) {
     const std::string& bytes = *job.fetched->value().bytes;
     const std::span view(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-    auto facts = inspect_image(view, *job.rule, url_field(job.kind));
+    auto facts = fitting ? inspect_fit_source(view, settings.images.fit, url_field(job.kind))
+                         : inspect_image(view, *job.rule, url_field(job.kind));
     if (!facts) co_return trace.fail(facts.error());
     job.facts = facts.value();
   }
@@ -194,7 +236,7 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   for (image_job& job : jobs) {
     if (!caching) continue;
     job.digest = sha256_hex(*job.fetched->value().bytes);
-    const upload_key key{job.digest, job.kind, app->oppo.app_key};
+    const upload_key key{job.digest, job.kind, app->oppo.app_key, fit_tag};
     // With Redis, a local miss asks Redis (an id another replica uploaded). (No co_await inside
     // ?: : GCC 12 destroys its temporary twice.)
     job.picture_id = uploads.find(key, now);
@@ -202,14 +244,34 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
     job.from_cache = job.picture_id.has_value();
     stats.cache_lookups.add({job.from_cache ? "hit" : "miss"});
   }
-  if (settings.images.verify_decode) {
-    for (image_job& job : jobs) {
-      if (job.from_cache) continue;  // those bytes were verified before they were uploaded
-      if (auto problem = co_await async_verify_decode(decode_pool, job.fetched->value().bytes,
-                                                      job.kind, net::use_awaitable)) {
-        co_return trace.fail(*problem);
-      }
+  // Decode (verify, or fit) what the cache did not have, on the decode pool, both at once; an
+  // unfitted image with verify_decode off needs no pixel and no hop.
+  std::vector<image_job*> to_prepare;
+  for (image_job& job : jobs) {
+    if (job.from_cache) continue;  // those bytes were verified (and fitted) before
+    const std::shared_ptr<const std::string>& source = job.fetched->value().bytes;
+    if (!fitting && !settings.images.verify_decode) {
+      job.upload = fitted_image{source, job.facts->format, job.facts->width, job.facts->height};
+    } else {
+      to_prepare.push_back(&job);
     }
+  }
+  const auto prepare = [&](image_job& job) {
+    return async_prepare_upload(decode_pool, job.fetched->value().bytes, *job.rule, fit,
+                                settings.images.fit, settings.images.verify_decode, job.kind,
+                                net::use_awaitable);
+  };
+  std::vector<std::optional<result<fitted_image>>> prepared;
+  if (to_prepare.size() == 2) {
+    auto [first, second] = co_await (prepare(*to_prepare[0]) && prepare(*to_prepare[1]));
+    prepared.push_back(std::move(first));
+    prepared.push_back(std::move(second));
+  } else if (to_prepare.size() == 1) {
+    prepared.push_back(co_await prepare(*to_prepare[0]));
+  }
+  for (std::size_t i = 0; i < to_prepare.size(); ++i) {  // big before small, as jobs are
+    if (!*prepared[i]) co_return trace.fail(prepared[i]->error());
+    to_prepare[i]->upload = std::move(*prepared[i]).value();
   }
 
   // Stage: upload what the cache did not have, both at once.
@@ -224,12 +286,11 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
       std::chrono::seconds(ttl_s) - std::chrono::hours(1));
   const auto upload = [&](image_job& job) -> net::awaitable<result<std::string>> {
     const auto send = [&job, app, deadline, this] {
-      return oppo.upload(app->oppo, job.kind, job.fetched->value().bytes, job.facts->format,
-                         deadline);
+      return oppo.upload(app->oppo, job.kind, job.upload->bytes, job.upload->format, deadline);
     };
     if (!caching) return send();
-    return flights->upload_once({job.digest, job.kind, app->oppo.app_key}, deadline, keep_for,
-                                send);
+    return flights->upload_once({job.digest, job.kind, app->oppo.app_key, fit_tag}, deadline,
+                                keep_for, send);
   };
   std::vector<result<std::string>> uploaded;
   const auto upload_started = std::chrono::steady_clock::now();

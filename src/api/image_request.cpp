@@ -64,6 +64,14 @@ std::string_view kind_name(image_kind kind) {
   return kind == image_kind::big ? "big_picture" : "small_picture";
 }
 
+api_error invalid_fit() {
+  return {error_kind::field_invalid, R"(fit must be one of "none", "contain", "cover")", {}};
+}
+
+api_error invalid_background() {
+  return {error_kind::field_invalid, R"(background must be a colour "#RRGGBB")", {}};
+}
+
 result<image_request> parse_image_request(std::string_view body) {
   if (nests_too_deep(body)) {
     return api_error{
@@ -85,6 +93,20 @@ result<image_request> parse_image_request(std::string_view body) {
     const auto& text = found->get_ref<const std::string&>();
     if (text.empty()) continue;  // "" means not asked for, like null
     (kind == image_kind::big ? request.big_url : request.small_url) = text;
+  }
+  if (const auto fit = json.find("fit"); fit != json.end() && !fit->is_null()) {
+    const auto mode =
+        fit->is_string() ? parse_fit(fit->get_ref<const std::string&>()) : std::nullopt;
+    if (!mode) return invalid_fit();
+    request.fit = *mode;
+  }
+  if (const auto background = json.find("background");
+      background != json.end() && !background->is_null()) {
+    const auto colour = background->is_string()
+                            ? parse_colour(background->get_ref<const std::string&>())
+                            : std::nullopt;
+    if (!colour) return invalid_background();
+    request.background = *colour;
   }
   if (!request.big_url && !request.small_url) {
     return api_error{error_kind::missing_parameter,

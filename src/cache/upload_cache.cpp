@@ -4,11 +4,16 @@ namespace image_gateway {
 
 upload_cache::upload_cache(std::size_t max_entries) : max_entries_(max_entries) {}
 
-// The digest's length is spelled out, so no two keys flatten alike whatever bytes they hold.
+// The digest's length is spelled out, so no two keys flatten alike whatever bytes they hold;
+// the fit tag (no '|') rides on the kind, and is absent when empty.
 std::string upload_cache::flatten(const upload_key& key) {
   std::string flat;
   flat.reserve(key.sha256_hex.size() + key.oppo_app_key.size() + 16);
   flat += kind_name(key.kind);
+  if (!key.fit_tag.empty()) {  // before the first '|', so it can never run into another part
+    flat += '+';
+    flat += key.fit_tag;
+  }
   flat += '|';
   flat += std::to_string(key.sha256_hex.size());
   flat += '|';

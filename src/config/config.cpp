@@ -394,14 +394,29 @@ void read_rule(const reader& r, const json& value, const std::string& path, imag
   });
 }
 
+void read_fit_limits(const reader& r, const json& value, const std::string& path, fit_limits& out) {
+  r.object(value, path, {"max_source_bytes", "max_source_pixels", "max_inflight"});
+  r.with(value, path, "max_source_bytes", [&](const json& v, const std::string& p) {
+    out.max_source_bytes = static_cast<std::size_t>(r.integer(v, p, 1, unbounded));
+  });
+  r.with(value, path, "max_source_pixels", [&](const json& v, const std::string& p) {
+    out.max_source_pixels = static_cast<std::size_t>(r.integer(v, p, 1, unbounded));
+  });
+  r.with(value, path, "max_inflight", [&](const json& v, const std::string& p) {
+    out.max_inflight = static_cast<std::size_t>(r.integer(v, p, 1, 100000));
+  });
+}
+
 void read_images(const reader& r, const json& value, const std::string& path, images_config& out) {
-  r.object(value, path, {"big", "small", "verify_decode"});
+  r.object(value, path, {"big", "small", "verify_decode", "fit"});
   r.with(value, path, "big",
          [&](const json& v, const std::string& p) { read_rule(r, v, p, out.big); });
   r.with(value, path, "small",
          [&](const json& v, const std::string& p) { read_rule(r, v, p, out.small); });
   r.with(value, path, "verify_decode",
          [&](const json& v, const std::string& p) { out.verify_decode = r.boolean(v, p); });
+  r.with(value, path, "fit",
+         [&](const json& v, const std::string& p) { read_fit_limits(r, v, p, out.fit); });
 }
 
 void read_fetch(const reader& r, const json& value, const std::string& path, fetch_config& out) {

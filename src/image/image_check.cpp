@@ -161,13 +161,13 @@ std::optional<image_format> sniff_format(std::span<const unsigned char> bytes) {
   return std::nullopt;
 }
 
-result<image_facts> inspect_image(std::span<const unsigned char> bytes, const image_rule& rule,
-                                  std::string_view field) {
-  if (bytes.size() > rule.max_bytes) {
-    return error(error_kind::image_too_large, field,
-                 "image is " + std::to_string(bytes.size()) + " bytes, OPPO allows at most " +
-                     std::to_string(rule.max_bytes));
-  }
+namespace {
+
+// Magic bytes, then the header through stb's reader (whose format must match the magic). A
+// header stb will not read because a side is beyond its maximum is worded as a size problem:
+// "image is WxH px, <wanted>".
+result<image_facts> read_header(std::span<const unsigned char> bytes, std::string_view field,
+                                const std::string& wanted) {
   auto format = sniff_format(bytes);
   if (!format) {
     std::string guess = looks_like(bytes);
@@ -175,9 +175,6 @@ result<image_facts> inspect_image(std::span<const unsigned char> bytes, const im
         error_kind::image_bad_format, field,
         "not a PNG or JPEG image (magic bytes" + (guess.empty() ? "" : "; " + guess) + ")");
   }
-  std::string wanted =
-      "OPPO requires " + std::to_string(rule.width) + "x" + std::to_string(rule.height);
-
   stb_bridge::header_info header = stb_bridge::info(bytes);
   if (!header.ok) {
     // Larger than stb will read at all: still a size problem, worded with the declared size.
@@ -198,16 +195,55 @@ result<image_facts> inspect_image(std::span<const unsigned char> bytes, const im
                  std::string(format_name(*format)) +
                      " header could not be read (it is not what the magic bytes say)");
   }
-  if (header.width != rule.width || header.height != rule.height) {
-    return error(error_kind::image_bad_size, field,
-                 "image is " + std::to_string(header.width) + "x" + std::to_string(header.height) +
-                     " px, " + wanted);
-  }
   return image_facts{*format, header.width, header.height};
 }
 
-std::optional<api_error> verify_decode(std::span<const unsigned char> bytes, std::string_view field,
-                                       std::size_t budget_bytes) {
+}  // namespace
+
+result<image_facts> inspect_image(std::span<const unsigned char> bytes, const image_rule& rule,
+                                  std::string_view field) {
+  if (bytes.size() > rule.max_bytes) {
+    return error(error_kind::image_too_large, field,
+                 "image is " + std::to_string(bytes.size()) + " bytes, OPPO allows at most " +
+                     std::to_string(rule.max_bytes));
+  }
+  std::string wanted =
+      "OPPO requires " + std::to_string(rule.width) + "x" + std::to_string(rule.height);
+  auto header = read_header(bytes, field, wanted);
+  if (!header) return header;
+  const image_facts& facts = header.value();
+  if (facts.width != rule.width || facts.height != rule.height) {
+    return error(error_kind::image_bad_size, field,
+                 "image is " + std::to_string(facts.width) + "x" + std::to_string(facts.height) +
+                     " px, " + wanted);
+  }
+  return header;
+}
+
+result<image_facts> inspect_fit_source(std::span<const unsigned char> bytes,
+                                       const fit_limits& limits, std::string_view field) {
+  if (bytes.size() > limits.max_source_bytes) {
+    return error(error_kind::image_too_large, field,
+                 "image is " + std::to_string(bytes.size()) + " bytes, a fit accepts at most " +
+                     std::to_string(limits.max_source_bytes));
+  }
+  const std::string wanted =
+      "a fit accepts at most " + std::to_string(limits.max_source_pixels) + " pixels";
+  auto header = read_header(bytes, field, wanted);
+  if (!header) return header;
+  const image_facts& facts = header.value();
+  const auto pixels =
+      static_cast<std::size_t>(facts.width) * static_cast<std::size_t>(facts.height);
+  if (pixels > limits.max_source_pixels) {
+    return error(error_kind::image_bad_size, field,
+                 "image is " + std::to_string(facts.width) + "x" + std::to_string(facts.height) +
+                     " px (" + std::to_string(pixels) + " pixels), " + wanted);
+  }
+  return header;
+}
+
+std::optional<api_error> decode_precheck(std::span<const unsigned char> bytes,
+                                         std::string_view field) {
   auto format = sniff_format(bytes);
   // stb is lenient about magic bytes (fill bytes before a JPEG's SOI); only ever hand it files
   // that passed the strict check.
@@ -223,6 +259,12 @@ std::optional<api_error> verify_decode(std::span<const unsigned char> bytes, std
                        ", at most " + std::to_string(max_jpeg_scans) + ")");
     }
   }
+  return std::nullopt;
+}
+
+std::optional<api_error> verify_decode(std::span<const unsigned char> bytes, std::string_view field,
+                                       std::size_t budget_bytes) {
+  if (auto problem = decode_precheck(bytes, field)) return problem;
   stb_bridge::decode_outcome outcome = stb_bridge::decode_with_budget(bytes, budget_bytes);
   if (outcome.ok) return std::nullopt;
   if (outcome.over_budget) {

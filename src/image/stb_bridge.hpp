@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -11,8 +12,10 @@
 // PNG and JPEG only, no stdio, STBI_MAX_DIMENSIONS, and a per-call allocation budget).
 namespace image_gateway::stb_bridge {
 
-// The largest width or height stb accepts; larger headers fail with "too large".
-inline constexpr int max_dimension = 4096;
+// The largest width or height stb accepts; larger headers fail with "too large". Fitting
+// accepts panoramas, so this is generous: memory is bounded by the fit's pixel cap (checked on
+// the header) and every decode's allocation budget, not by this.
+inline constexpr int max_dimension = 16384;
 
 struct header_info {
   bool ok = false;
@@ -33,5 +36,24 @@ struct decode_outcome {
 
 // A full decode (req_comp 0) whose allocations together may not exceed budget_bytes.
 decode_outcome decode_with_budget(std::span<const unsigned char> bytes, std::size_t budget_bytes);
+
+// Decoded pixels, owned; freed with stb's allocator (outside any budget).
+struct pixel_deleter {
+  void operator()(unsigned char* pixels) const;
+};
+using pixel_buffer = std::unique_ptr<unsigned char, pixel_deleter>;
+
+struct decoded_pixels {
+  pixel_buffer pixels;  // width * height * channels bytes, rows top to bottom; null on failure
+  int width = 0;
+  int height = 0;
+  int channels = 0;  // as asked: 3 (RGB) or 4 (RGBA)
+  bool over_budget = false;
+  std::string why;  // stbi_failure_reason() when pixels is null
+};
+
+// A full decode to `channels` (3 or 4) per pixel under the same allocation budget.
+decoded_pixels decode_pixels(std::span<const unsigned char> bytes, int channels,
+                             std::size_t budget_bytes);
 
 }  // namespace image_gateway::stb_bridge

@@ -187,8 +187,8 @@ std::optional<std::string> jpeg_hazard(std::span<const unsigned char> bytes) {
 #define STBI_NO_STDIO
 #define STBI_NO_LINEAR
 #define STBI_NO_HDR
-// OPPO's largest picture is 984 px wide; anything far beyond is refused before allocation.
-#define STBI_MAX_DIMENSIONS 4096
+// Large enough for the panoramas a fit accepts; memory is bounded by the budget, not by this.
+#define STBI_MAX_DIMENSIONS 16384
 
 // Third-party code: its warnings are not ours to fix.
 #pragma GCC diagnostic push
@@ -283,6 +283,32 @@ decode_outcome decode_with_budget(std::span<const unsigned char> bytes, std::siz
   }
   stbi_image_free(pixels);
   result.ok = true;
+  return result;
+}
+
+void pixel_deleter::operator()(unsigned char* pixels) const { stbi_image_free(pixels); }
+
+decoded_pixels decode_pixels(std::span<const unsigned char> bytes, int channels,
+                             std::size_t budget_bytes) {
+  decoded_pixels result;
+  if (bytes.size() > static_cast<std::size_t>(INT_MAX)) {
+    result.why = "too large";
+    return result;
+  }
+  if (auto hazard = jpeg_hazard(bytes)) {
+    result.why = *hazard;
+    return result;
+  }
+  scoped_budget budget(budget_bytes);
+  int components = 0;
+  result.pixels.reset(stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()),
+                                            &result.width, &result.height, &components, channels));
+  if (!result.pixels) {
+    result.over_budget = budget.context().exceeded;
+    result.why = failure_reason();
+    return result;
+  }
+  result.channels = channels;
   return result;
 }
 

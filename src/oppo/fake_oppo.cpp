@@ -121,6 +121,10 @@ struct fake_oppo::impl {
   std::chrono::milliseconds delay{0};
   std::uint64_t next_id = 1;
   counters stats;
+  // The files of the latest accepted uploads by picture id, for tests to read back (bounded:
+  // the sandbox runs for days).
+  std::deque<std::pair<std::string, std::string>> recent_files;
+  static constexpr std::size_t max_recent_files = 32;
 
   std::string random_hex(std::size_t length) {
     static constexpr char digits[] = "0123456789abcdef";
@@ -232,6 +236,8 @@ api_response fake_oppo::impl::upload(const api_request& request, image_kind kind
 
   ++stats.uploads_accepted;
   const std::string id = random_hex(16) + std::to_string(next_id++);
+  recent_files.emplace_back(id, file->data);
+  if (recent_files.size() > max_recent_files) recent_files.pop_front();
   return answer(200, json{{"code", 0},
                           {"message", "success"},
                           {"data", {{std::string(kind_name(kind)) + "_id", id}}}});
@@ -284,6 +290,14 @@ void fake_oppo::set_delay(std::chrono::milliseconds delay) {
 void fake_oppo::revoke_tokens() {
   std::lock_guard lock(impl_->mutex);
   impl_->tokens.clear();
+}
+
+std::optional<std::string> fake_oppo::uploaded_file(const std::string& picture_id) const {
+  std::lock_guard lock(impl_->mutex);
+  for (const auto& [id, bytes] : impl_->recent_files) {
+    if (id == picture_id) return bytes;
+  }
+  return std::nullopt;
 }
 
 fake_oppo::counters fake_oppo::stats() const {

@@ -14,8 +14,10 @@ std::string key_layout::upload(const upload_key& key) const {
   // The digest is the caller's SHA-256 in hex; hashed again only if it is anything else.
   const bool plain_hex = key.sha256_hex.size() == 64 &&
                          key.sha256_hex.find_first_not_of("0123456789abcdef") == std::string::npos;
+  // A fitted upload (fit_tag "contain#rrggbb" or "cover") is another picture than the source's.
+  const std::string fitted = key.fit_tag.empty() ? "" : "+" + short_hash(key.fit_tag);
   return prefix_ + "upload:{" + short_hash(key.oppo_app_key) + ":" +
-         std::string(kind_name(key.kind)) + ":" +
+         std::string(kind_name(key.kind)) + fitted + ":" +
          (plain_hex ? key.sha256_hex : sha256_hex(key.sha256_hex)) + "}";
 }
 

@@ -85,9 +85,7 @@ milliseconds jittered(milliseconds pause) {
   return milliseconds(pick(random));
 }
 
-std::string flat(const upload_key& key) {
-  return std::string(kind_name(key.kind)) + "|" + key.sha256_hex + "|" + key.oppo_app_key;
-}
+std::string flat(const upload_key& key) { return upload_cache::flatten(key); }
 
 api_error waited_too_long() {
   return api_error{error_kind::upstream_unavailable,

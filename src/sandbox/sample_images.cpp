@@ -20,6 +20,27 @@
 #include <stb_image_write.h>
 #pragma GCC diagnostic pop
 
+// And a static copy of stb_image, for decode_rgba (trusted bytes: tests and tools only).
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_STATIC
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_NO_STDIO
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#include <stb_image.h>
+#pragma GCC diagnostic pop
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
 namespace image_gateway::samples {
 
 namespace {
@@ -175,6 +196,166 @@ std::string pad_jpeg(const std::string& jpeg_bytes, std::size_t total_bytes) {
     out.append(size - overhead, ' ');
   }
   out.append(jpeg_bytes, 2);
+  return out;
+}
+
+std::string png_rgba(int width, int height, unsigned char alpha, unsigned seed) {
+  const std::vector<unsigned char> rgb = pixels(width, height, seed);
+  std::vector<unsigned char> rgba(rgb.size() / 3 * 4);
+  for (std::size_t i = 0; i < rgb.size() / 3; ++i) {
+    rgba[i * 4] = rgb[i * 3];
+    rgba[i * 4 + 1] = rgb[i * 3 + 1];
+    rgba[i * 4 + 2] = rgb[i * 3 + 2];
+    rgba[i * 4 + 3] = alpha;
+  }
+  std::string out;
+  if (stbi_write_png_to_func(append, &out, width, height, 4, rgba.data(), width * 4) == 0) {
+    throw std::runtime_error("stbi_write_png_to_func failed");
+  }
+  return out;
+}
+
+std::string noise_png(int width, int height, unsigned seed) {
+  if (width <= 0 || height <= 0) throw std::invalid_argument("sample image needs a positive size");
+  std::mt19937 random(seed);
+  std::vector<unsigned char> data(static_cast<std::size_t>(width) *
+                                  static_cast<std::size_t>(height) * 3);
+  for (unsigned char& byte : data) byte = static_cast<unsigned char>(random() & 0xffU);
+  std::string out;
+  if (stbi_write_png_to_func(append, &out, width, height, 3, data.data(), width * 3) == 0) {
+    throw std::runtime_error("stbi_write_png_to_func failed");
+  }
+  return out;
+}
+
+namespace {
+
+std::vector<unsigned char> photo_pixels(int width, int height, unsigned seed) {
+  if (width <= 0 || height <= 0) throw std::invalid_argument("sample image needs a positive size");
+  std::mt19937 random(seed);
+  std::uniform_int_distribution<int> grain(-6, 6);
+  std::vector<unsigned char> out(static_cast<std::size_t>(width) *
+                                 static_cast<std::size_t>(height) * 3);
+  const double w = width;
+  const double h = height;
+  std::size_t at = 0;
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      const double u = x / w;
+      const double v = y / h;
+      const double wave = 40.0 * std::sin(u * 25.0 + seed) * std::cos(v * 17.0);
+      const double channel[3] = {60 + 150 * u + wave, 40 + 170 * v - wave,
+                                 120 + 80 * std::sin((u + v) * 9.0)};
+      for (const double c : channel) {
+        out[at++] = static_cast<unsigned char>(std::clamp(c + grain(random), 0.0, 255.0));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string encode_png_rgb(const unsigned char* pixels, int width, int height) {
+  std::string out;
+  if (stbi_write_png_to_func(append, &out, width, height, 3, pixels, width * 3) == 0) {
+    throw std::runtime_error("stbi_write_png_to_func failed");
+  }
+  return out;
+}
+
+std::string encode_jpeg_rgb(const unsigned char* pixels, int width, int height, int quality) {
+  std::string out;
+  if (stbi_write_jpg_to_func(append, &out, width, height, 3, pixels, quality) == 0) {
+    throw std::runtime_error("stbi_write_jpg_to_func failed");
+  }
+  return out;
+}
+
+std::string test_card_png(int width, int height) {
+  if (width <= 0 || height <= 0) throw std::invalid_argument("sample image needs a positive size");
+  static constexpr unsigned char bars[7][3] = {{235, 235, 235}, {235, 235, 16}, {16, 235, 235},
+                                               {16, 235, 16},   {235, 16, 235}, {235, 16, 16},
+                                               {16, 16, 235}};
+  std::vector<unsigned char> data(static_cast<std::size_t>(width) *
+                                  static_cast<std::size_t>(height) * 3);
+  const double cx = width / 2.0;
+  const double cy = height / 2.0;
+  const double radius = std::min(width, height) * 0.4;
+  const int grid = std::max(8, std::min(width, height) / 8);
+  std::size_t at = 0;
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      const unsigned char* colour =
+          bars[static_cast<std::size_t>(x) * 7 / static_cast<std::size_t>(width)];
+      unsigned char pixel[3] = {colour[0], colour[1], colour[2]};
+      const double dx = x + 0.5 - cx;
+      const double dy = y + 0.5 - cy;
+      const double distance = std::sqrt(dx * dx + dy * dy);
+      if (std::abs(distance - radius) < 4.0) pixel[0] = pixel[1] = pixel[2] = 20;  // ring
+      if (x % grid < 2 || y % grid < 2) pixel[0] = pixel[1] = pixel[2] = 60;       // grid
+      if (x < 6 || y < 6 || x >= width - 6 || y >= height - 6) {                   // frame
+        pixel[0] = 255;
+        pixel[1] = 120;
+        pixel[2] = 0;
+      }
+      data[at++] = pixel[0];
+      data[at++] = pixel[1];
+      data[at++] = pixel[2];
+    }
+  }
+  return encode_png_rgb(data.data(), width, height);
+}
+
+std::string photo_jpeg(int width, int height, unsigned seed, int quality) {
+  const std::vector<unsigned char> data = photo_pixels(width, height, seed);
+  return encode_jpeg_rgb(data.data(), width, height, quality);
+}
+
+std::string photo_png(int width, int height, unsigned seed) {
+  const std::vector<unsigned char> data = photo_pixels(width, height, seed);
+  return encode_png_rgb(data.data(), width, height);
+}
+
+std::string png_bomb(int width, int height, std::size_t inflated_bytes) {
+  const std::vector<unsigned char> zeros(inflated_bytes, 0);
+  int compressed_size = 0;
+  unsigned char* compressed =
+      stbi_zlib_compress(const_cast<unsigned char*>(zeros.data()), static_cast<int>(zeros.size()),
+                         &compressed_size, 8);
+  if (compressed == nullptr) throw std::runtime_error("stbi_zlib_compress failed");
+  const std::string idat(reinterpret_cast<const char*>(compressed),
+                         static_cast<std::size_t>(compressed_size));
+  STBIW_FREE(compressed);
+  const auto chunk = [](std::string& out, const char* type, const std::string& data) {
+    put_be32(out, static_cast<std::uint32_t>(data.size()));
+    const std::string typed = std::string(type) + data;
+    out += typed;
+    put_be32(out, crc32(reinterpret_cast<const unsigned char*>(typed.data()), typed.size()));
+  };
+  std::string header;
+  put_be32(header, static_cast<std::uint32_t>(width));
+  put_be32(header, static_cast<std::uint32_t>(height));
+  header += std::string("\x08\x02\x00\x00\x00", 5);  // 8-bit RGB, deflate, no filter, no interlace
+  std::string out("\x89PNG\r\n\x1a\n", 8);
+  chunk(out, "IHDR", header);
+  chunk(out, "IDAT", idat);
+  chunk(out, "IEND", "");
+  return out;
+}
+
+std::optional<rgba_image> decode_rgba(const std::string& bytes) {
+  int width = 0;
+  int height = 0;
+  int components = 0;
+  stbi_uc* data =
+      stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
+                            static_cast<int>(bytes.size()), &width, &height, &components, 4);
+  if (data == nullptr) return std::nullopt;
+  rgba_image out{width, height, {}};
+  out.pixels.assign(data,
+                    data + static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * 4);
+  stbi_image_free(data);
   return out;
 }
 

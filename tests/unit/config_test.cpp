@@ -558,5 +558,32 @@ TEST(ConfigFile, CommittedConfigsParse) {
   EXPECT_EQ(example.apps.at(0).master_secret, "demo-secret");
 }
 
+// images.fit (issue 12): the caps of a source to be fitted.
+TEST(ConfigFit, DefaultsAndValues) {
+  const config defaults = parse_config(with_app(""), no_env);
+  EXPECT_EQ(defaults.images.fit.max_source_bytes, 10485760u);
+  EXPECT_EQ(defaults.images.fit.max_source_pixels, 16777216u);
+  EXPECT_EQ(defaults.images.fit.max_inflight, 8u);
+  const config c =
+      parse_config(with_app(R"("images": {"fit": {"max_source_bytes": 5, "max_source_pixels": 6,
+                                     "max_inflight": 7}})"),
+                   no_env);
+  EXPECT_EQ(c.images.fit.max_source_bytes, 5u);
+  EXPECT_EQ(c.images.fit.max_source_pixels, 6u);
+  EXPECT_EQ(c.images.fit.max_inflight, 7u);
+  EXPECT_EQ(c.images.big.width, 984);  // the rest of images keeps its defaults
+}
+
+TEST(ConfigFit, BadValuesNameThePath) {
+  EXPECT_CONFIG_ERROR(with_app(R"("images": {"fit": {"max_source_bytes": 0}})"),
+                      "images.fit.max_source_bytes: must be at least 1");
+  EXPECT_CONFIG_ERROR(with_app(R"("images": {"fit": {"max_source_pixels": "many"}})"),
+                      "images.fit.max_source_pixels: expected an integer");
+  EXPECT_CONFIG_ERROR(with_app(R"("images": {"fit": {"max_inflight": 0}})"),
+                      "images.fit.max_inflight: must be between 1 and 100000");
+  EXPECT_CONFIG_ERROR(with_app(R"("images": {"fit": {"max_pixels": 1}})"),
+                      R"(unknown key "images.fit.max_pixels")");
+}
+
 }  // namespace
 }  // namespace image_gateway

@@ -170,5 +170,48 @@ TEST(ImageRequest, BracketsInsideStringsDoNotCountAsNesting) {
   EXPECT_EQ(parsed.value().small_url, small);
 }
 
+// "fit" and "background" (SPEC §2 "Fitting instead of refusing").
+TEST(ImageRequestFit, DefaultsAreNoneAndWhite) {
+  for (const std::string extra : {"", R"(,"fit":null,"background":null)"}) {
+    auto parsed = parse_image_request(R"({"big_picture_url":")" + big + "\"" + extra + "}");
+    ASSERT_TRUE(parsed.ok()) << parsed.error().detail;
+    EXPECT_EQ(parsed.value().fit, fit_mode::none);
+    EXPECT_EQ(parsed.value().background, white);
+  }
+}
+
+TEST(ImageRequestFit, ValuesAreRead) {
+  auto parsed = parse_image_request(R"({"big_picture_url":")" + big +
+                                    R"(","fit":"contain","background":"#10a0Ff"})");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().detail;
+  EXPECT_EQ(parsed.value().fit, fit_mode::contain);
+  EXPECT_EQ(parsed.value().background, (rgb{0x10, 0xa0, 0xff}));
+  parsed = parse_image_request(R"({"small_picture_url":")" + small + R"(","fit":"cover"})");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed.value().fit, fit_mode::cover);
+}
+
+TEST(ImageRequestFit, BadValuesAre21003NamingTheField) {
+  for (const std::string fit : {R"("fill")", R"("")", R"("CONTAIN")", "1", "true", "[]", "{}"}) {
+    const api_error e = error_of(R"({"big_picture_url":")" + big + R"(","fit":)" + fit + "}");
+    EXPECT_EQ(e.kind, error_kind::field_invalid) << fit;
+    EXPECT_EQ(e.detail, R"(fit must be one of "none", "contain", "cover")") << fit;
+  }
+  for (const std::string colour : {R"("#FFF")", R"("white")", R"("")", "255", R"(["#FFFFFF"])"}) {
+    const api_error e = error_of(R"({"big_picture_url":")" + big +
+                                 R"(","fit":"contain","background":)" + colour + "}");
+    EXPECT_EQ(e.kind, error_kind::field_invalid) << colour;
+    EXPECT_EQ(e.detail, R"(background must be a colour "#RRGGBB")") << colour;
+  }
+  // A bad background is refused whatever the fit (it is a parameter of the request).
+  EXPECT_EQ(error_of(R"({"big_picture_url":")" + big + R"(","background":"#12"})").kind,
+            error_kind::field_invalid);
+}
+
+TEST(ImageRequestFit, FieldValuesAreCheckedBeforeTheMissingUrl) {
+  EXPECT_EQ(error_of(R"({"fit":"bogus"})").kind, error_kind::field_invalid);
+  EXPECT_EQ(error_of(R"({"fit":"contain"})").kind, error_kind::missing_parameter);
+}
+
 }  // namespace
 }  // namespace image_gateway

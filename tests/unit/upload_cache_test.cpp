@@ -43,6 +43,22 @@ TEST(UploadCache, KeysDoNotCollideThroughSeparators) {
   EXPECT_EQ(cache.find(key("aa", image_kind::big, "x|y"), t0), "id-1");
 }
 
+TEST(UploadCache, FitTagSeparatesUploadsOfTheSameSource) {
+  upload_cache cache(10);
+  upload_key plain = key("aa");
+  upload_key contain = key("aa");
+  contain.fit_tag = "contain#ffffff";
+  upload_key cover = key("aa");
+  cover.fit_tag = "cover";
+  cache.insert(contain, "id-contain", later);
+  EXPECT_EQ(cache.find(contain, t0), "id-contain");
+  EXPECT_FALSE(cache.find(plain, t0).has_value());
+  EXPECT_FALSE(cache.find(cover, t0).has_value());
+  cache.insert(plain, "id-plain", later);
+  EXPECT_EQ(cache.find(plain, t0), "id-plain");
+  EXPECT_EQ(cache.find(contain, t0), "id-contain");
+}
+
 TEST(UploadCache, ExpiresExactlyAtExpiresAt) {
   upload_cache cache(10);
   cache.insert(key("aa"), "id-1", later);

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "image_gateway/api/error.hpp"
+#include "image_gateway/image/fit_types.hpp"
 
 namespace image_gateway {
 
@@ -15,20 +16,31 @@ std::string_view url_field(image_kind kind);  // "big_picture_url"
 std::string_view id_field(image_kind kind);   // "big_picture_id"
 std::string_view kind_name(image_kind kind);  // "big_picture" (OPPO's upload path segment)
 
-// What the caller asked for: a URL per image kind, absent when not asked for.
+// What the caller asked for: a URL per image kind, absent when not asked for, and what to do
+// with an image of another size (SPEC §2 "Fitting instead of refusing").
 struct image_request {
   std::optional<std::string> big_url;
   std::optional<std::string> small_url;
+  fit_mode fit = fit_mode::none;
+  rgb background = white;
 
   const std::optional<std::string>& url(image_kind kind) const {
     return kind == image_kind::big ? big_url : small_url;
   }
 };
 
-// SPEC §2-3 on the raw body, in order: a JSON object (bad_json), each field a string or null
-// (field_invalid), at least one asked for (missing_parameter), then each URL's syntax with
-// url_policy (url_invalid), big before small. Never throws. The URLs it returns are the ones to
-// fetch: as libcurl normalised them (url_parts::normalised), without a fragment.
+// The field_invalid errors (21003) for a "fit" or "background" value that is not one SPEC
+// allows, shared by the JSON and multipart parsers:
+//   "fit must be one of \"none\", \"contain\", \"cover\""
+//   "background must be a colour \"#RRGGBB\""
+api_error invalid_fit();
+api_error invalid_background();
+
+// SPEC §2-3 on the raw body, in order: a JSON object (bad_json), each URL field a string or
+// null (field_invalid), "fit" (absent or null: none) and "background" (absent or null:
+// #FFFFFF) valid (field_invalid), at least one URL asked for (missing_parameter), then each
+// URL's syntax with url_policy (url_invalid), big before small. Never throws. The URLs it returns
+// are the ones to fetch: as libcurl normalised them (url_parts::normalised), without a fragment.
 result<image_request> parse_image_request(std::string_view body);
 
 }  // namespace image_gateway

@@ -13,11 +13,15 @@
 
 namespace image_gateway {
 
-// Which upload an id stands for: the same bytes, of the same kind, for the same OPPO app.
+// Which upload an id stands for: the same bytes, of the same kind, for the same OPPO app, fitted
+// the same way. `sha256_hex` is the source's digest as the caller gave it; `fit_tag` is
+// fit_cache_tag() ("" when not fitted, which keeps the keys of unfitted images unchanged; never
+// holds '|').
 struct upload_key {
   std::string sha256_hex;
   image_kind kind;
   std::string oppo_app_key;
+  std::string fit_tag = {};
 };
 
 // OPPO picture ids by upload_key, each kept until its expiry, at most max_entries (least
@@ -34,13 +38,15 @@ class upload_cache {
   std::size_t size() const;
   std::uint64_t evictions() const;
 
+  // One string per key, for maps: no two different keys flatten alike.
+  static std::string flatten(const upload_key& key);
+
  private:
   struct entry {
     std::string key;
     std::string picture_id;
     clock::time_point expires_at;
   };
-  static std::string flatten(const upload_key& key);
 
   std::size_t max_entries_;
   mutable std::mutex mutex_;

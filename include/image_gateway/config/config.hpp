@@ -55,6 +55,7 @@ struct images_config {
   image_rule big{984, 369, 1048576};
   image_rule small{144, 144, 51200};
   bool verify_decode = true;
+  fit_limits fit;  // images.fit: the largest source a fit accepts
 };
 
 struct fetch_config {

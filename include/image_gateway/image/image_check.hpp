@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "image_gateway/api/error.hpp"
+#include "image_gateway/image/fit_types.hpp"
 
 namespace image_gateway {
 
@@ -41,6 +42,20 @@ std::optional<image_format> sniff_format(std::span<const unsigned char> bytes);
 //   "big_picture_url: image is 1000x400 px, OPPO requires 984x369"
 result<image_facts> inspect_image(std::span<const unsigned char> bytes, const image_rule& rule,
                                   std::string_view field);
+
+// The cheap checks of a source to be fitted (SPEC §2), before any pixel is decoded: byte limit
+// (image_too_large), magic bytes and header as above (image_bad_format), then width x height at
+// most limits.max_source_pixels (image_bad_size):
+//   "big_picture_url: image is 10485761 bytes, a fit accepts at most 10485760"
+//   "big_picture_url: image is 5000x4000 px (20000000 pixels), a fit accepts at most 16777216
+//   pixels"
+result<image_facts> inspect_fit_source(std::span<const unsigned char> bytes,
+                                       const fit_limits& limits, std::string_view field);
+
+// What verify_decode checks before stb sees a byte: strict magic bytes, and for a JPEG at most
+// 64 progressive scans. nullopt when the bytes may be decoded.
+std::optional<api_error> decode_precheck(std::span<const unsigned char> bytes,
+                                         std::string_view field);
 
 // Default memory a full decode may allocate in total (984x369x4 is ~1.4 MB).
 inline constexpr std::size_t default_decode_budget = 8 * 1024 * 1024;

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,8 @@ class fake_oppo {
     std::string last_upload_token;  // the auth_token of the latest upload request
   };
   counters stats() const;
+  // The file accepted under this picture id (one of the latest 32 uploads), else nullopt.
+  std::optional<std::string> uploaded_file(const std::string& picture_id) const;
 
  private:
   struct impl;

@@ -1,0 +1,73 @@
+#pragma once
+// Fitting a picture to OPPO's size (SPEC §2 "Fitting instead of refusing"): bytes in, the bytes
+// to upload out. Pure (no I/O, no shared state) and CPU-heavy: run it on the decode pool, never
+// on an I/O thread. The JSON and multipart paths, the upload and the dry run all call this.
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "image_gateway/api/error.hpp"
+#include "image_gateway/image/fit_types.hpp"
+#include "image_gateway/image/image_check.hpp"
+
+namespace image_gateway {
+
+struct fit_options {
+  fit_mode mode = fit_mode::none;
+  rgb background = white;  // contain's bars (and what a transparent PNG is flattened on as JPEG)
+};
+
+// What would be uploaded.
+struct fitted_image {
+  std::shared_ptr<const std::string> bytes;  // the source itself when !fitted
+  image_format format = image_format::png;
+  int width = 0;
+  int height = 0;
+  bool fitted = false;   // the bytes are the gateway's own encoding, not the source's
+  int jpeg_quality = 0;  // the quality chosen when the gateway encoded a JPEG, else 0
+};
+
+// The most memory decoding a width x height source of `source_bytes` bytes may allocate: 24
+// bytes a pixel (a 16-bit interlaced RGBA PNG holds its inflated rows, the 16-bit image and one
+// pass at once; a progressive JPEG its planes, coefficients and output in ~12), twice the file
+// (stb gathers the compressed PNG data in a buffer that doubles) and 8 MiB for decoder state
+// and padding. Saturates instead of overflowing.
+std::size_t fit_decode_budget(int width, int height, std::size_t source_bytes);
+
+// The whole fit, with options.mode contain or cover (none is the caller's business):
+//  1. inspect_fit_source (caps before any allocation);
+//  2. a source of exactly the target's size within target.max_bytes is returned as it came
+//     (fitted false; it has not been decoded: verify_decode it as any unfitted image);
+//  3. otherwise decode under fit_decode_budget (image_undecodable, "... (it needs more than N
+//     bytes of memory)" for a decompression bomb), scale and place (contain) or crop (cover)
+//     per plan_fit, and encode in the source's format: PNG (RGBA when the source has any
+//     transparency, bars then transparent) or JPEG at the highest quality that fits. A PNG over
+//     target.max_bytes becomes a JPEG at the highest quality that fits (transparency flattened
+//     on options.background); when not even quality 1 fits, image_too_large.
+// Every error is 51's kind, its detail prefixed by `field`.
+result<fitted_image> fit_image(std::shared_ptr<const std::string> source, const image_rule& target,
+                               const fit_options& options, const fit_limits& limits,
+                               std::string_view field);
+
+// Everything between the header checks and the upload (the decode pool's work for one image),
+// for the upload and the dry run alike. Fit none: inspect_image, then verify_decode when
+// `verify`; the source goes as it came. Contain or cover: fit_image, then verify_decode of a
+// source it passed through untouched, when `verify`.
+result<fitted_image> prepare_upload(std::shared_ptr<const std::string> source,
+                                    const image_rule& target, const fit_options& options,
+                                    const fit_limits& limits, bool verify, std::string_view field);
+
+// The highest quality in [low, high] whose encoding is at most max_bytes, assuming the size
+// grows with the quality: `high` first (usually it fits), then a binary search below it.
+// nullopt when `low` does not fit either.
+struct quality_choice {
+  int quality = 0;
+  std::string bytes;
+};
+std::optional<quality_choice> highest_fitting_quality(
+    int low, int high, std::size_t max_bytes, const std::function<std::string(int)>& encode);
+
+}  // namespace image_gateway

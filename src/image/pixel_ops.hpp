@@ -1,0 +1,25 @@
+#pragma once
+// Scaling and encoding of decoded pixels: stb_image_resize (stb_resize_impl.cpp), libpng
+// (png_write.cpp) and libjpeg-turbo (jpeg_write.cpp), each behind this small interface. Pixels are
+// 8-bit, interleaved, rows top to bottom.
+#include <string>
+
+namespace image_gateway::pixel_ops {
+
+// The window [s0, s1) x [t0, t1) of the input (as fractions of its width and height) scaled to
+// out_width x out_height, written at `out` with `out_stride` bytes per row (other bytes of the
+// rows untouched). Gamma-correct (sRGB) with stb's default filters (Mitchell when shrinking,
+// Catmull-Rom when growing), edges clamped; with 4 channels the 4th is alpha and colours are
+// weighted by it. False when stb fails (it only fails to allocate).
+bool resize(const unsigned char* in, int in_width, int in_height, int channels, double s0,
+            double t0, double s1, double t1, unsigned char* out, int out_width, int out_height,
+            int out_stride);
+
+// PNG of 3 (RGB) or 4 (RGBA) channels; empty when encoding fails.
+std::string encode_png(const unsigned char* pixels, int width, int height, int channels);
+
+// Baseline JPEG (4:2:0, libjpeg's defaults) of RGB pixels at quality 1..100; empty when
+// encoding fails.
+std::string encode_jpeg(const unsigned char* pixels, int width, int height, int quality);
+
+}  // namespace image_gateway::pixel_ops
