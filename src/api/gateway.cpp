@@ -7,6 +7,7 @@
 
 #include "gateway_impl.hpp"
 #include "image_gateway/metrics/metrics.hpp"
+#include "image_gateway/util/random_hex.hpp"
 #include "router.hpp"
 
 namespace image_gateway {
@@ -22,16 +23,7 @@ bool is_sane_request_id(std::string_view id) {
   return true;
 }
 
-std::string new_request_id() {
-  thread_local std::mt19937_64 generator{std::random_device{}()};
-  static constexpr char hex_digits[] = "0123456789abcdef";
-  std::string id(32, '0');
-  for (int half = 0; half < 2; ++half) {
-    std::uint64_t bits = generator();
-    for (int i = 0; i < 16; ++i, bits >>= 4) id[half * 16 + i] = hex_digits[bits & 0xf];
-  }
-  return id;
-}
+std::string new_request_id() { return random_hex(32); }
 
 std::string_view route_name(route r) {
   switch (r) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "image_gateway/http_client/async_perform.hpp"
+#include "image_gateway/util/random_hex.hpp"
 
 namespace image_gateway::oppo {
 
@@ -120,17 +121,7 @@ bool good_shared(const std::optional<auth_token>& t, std::string_view refused, s
   return t && !t->token.empty() && t->token != refused && t->expires_at > now;
 }
 
-std::string owner_id() {
-  thread_local std::mt19937_64 random{std::random_device{}()};
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string id(16, '0');
-  std::uint64_t bits = random();
-  for (char& c : id) {
-    c = hex[bits & 0xf];
-    bits >>= 4;
-  }
-  return id;
-}
+std::string owner_id() { return random_hex(16); }
 }  // namespace
 
 asio::awaitable<auth_outcome> token_cache::impl::obtain(const oppo_credentials& credentials,

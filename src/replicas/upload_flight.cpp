@@ -1,5 +1,7 @@
 #include "image_gateway/replicas/upload_flight.hpp"
 
+#include "image_gateway/util/random_hex.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/deferred.hpp>
@@ -67,17 +69,7 @@ end
 return 1
 )lua");
 
-std::string random_owner() {
-  thread_local std::mt19937_64 random{std::random_device{}()};
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string id(16, '0');
-  std::uint64_t bits = random();
-  for (char& c : id) {
-    c = hex[bits & 0xf];
-    bits >>= 4;
-  }
-  return id;
-}
+std::string random_owner() { return random_hex(16); }
 
 milliseconds jittered(milliseconds pause) {
   thread_local std::mt19937 random{std::random_device{}()};

@@ -1,4 +1,5 @@
 #include "image_gateway/util/sha256.hpp"
+#include "image_gateway/util/random_hex.hpp"
 
 #include <gtest/gtest.h>
 
@@ -43,6 +44,24 @@ TEST(ConstantTimeEqual, ComparesContentsAndLengths) {
   EXPECT_FALSE(constant_time_equal("abc", "abd"));
   EXPECT_FALSE(constant_time_equal("abc", "abcd"));
   EXPECT_TRUE(constant_time_equal("", ""));
+}
+
+}  // namespace
+}  // namespace image_gateway
+
+namespace image_gateway {
+namespace {
+
+TEST(RandomHex, GivesTheDigitsAskedForAndNeverTheSameTwice) {
+  for (const std::size_t digits : {0U, 1U, 15U, 16U, 17U, 32U, 40U}) {
+    const std::string text = random_hex(digits);
+    EXPECT_EQ(text.size(), digits);
+    EXPECT_EQ(text.find_first_not_of("0123456789abcdef"), std::string::npos) << text;
+  }
+  EXPECT_NE(random_hex(32), random_hex(32));
+  // Every 16-digit block comes from its own draw: the second half is not a copy of the first.
+  const std::string id = random_hex(32);
+  EXPECT_NE(id.substr(0, 16), id.substr(16));
 }
 
 }  // namespace
