@@ -203,6 +203,7 @@ std::string registry::render() const {
   cache_evictions.render(out);
   connections.render(out);
   build_info.render(out);
+  log_lines_dropped.render(out);
   return out;
 }
 

@@ -187,16 +187,22 @@ gateway_under_test::~gateway_under_test() {
   oppo_transport_.reset();
   server_.reset();
   api_.reset();
+  log_.stop(std::chrono::seconds(10));  // its writer must be done with the file before it closes
   std::fclose(log_file_);
 }
 
 std::string gateway_under_test::log_output() const {
-  std::fflush(log_file_);
+  log_.flush();
+  // pread: the logger's writer thread owns the descriptor's offset.
   std::string text;
-  std::rewind(log_file_);
   char chunk[4096];
-  while (const std::size_t n = std::fread(chunk, 1, sizeof chunk, log_file_)) text.append(chunk, n);
-  std::fseek(log_file_, 0, SEEK_END);
+  off_t offset = 0;
+  while (true) {
+    const ssize_t n = ::pread(::fileno(log_file_), chunk, sizeof chunk, offset);
+    if (n <= 0) break;
+    text.append(chunk, static_cast<std::size_t>(n));
+    offset += n;
+  }
   return text;
 }
 

@@ -108,7 +108,7 @@ class gateway_under_test {
  private:
   config settings_;
   std::FILE* log_file_;
-  logger log_;
+  mutable logger log_;  // log_output() flushes it
   boost::asio::thread_pool decode_pool_{2};
   std::unique_ptr<curl_multi_client> fetch_transport_;
   std::unique_ptr<curl_multi_client> oppo_transport_;

@@ -173,6 +173,9 @@ struct registry {
   gauge connections{"image_gateway_connections_open", "Client connections open now."};
   gauge_family build_info{
       "image_gateway_build_info", "Always 1; the version as a label.", {"version"}};
+  gauge log_lines_dropped{"image_gateway_log_lines_dropped_total",
+                          "Log lines dropped because stdout did not take them (a stalled pipe).",
+                          "counter"};
 
   // The whole exposition.
   std::string render() const;
