@@ -250,21 +250,21 @@ api_response gateway::impl::finish(const api_request& request, request_trace& tr
     // straight into the logger's per-thread buffer: no JSON tree per request.
     const double duration_ms = std::chrono::duration<double, std::milli>(elapsed).count();
     log.write_fields(log_level::info, "request", [&](json_writer& line) {
-      line.member("request_id", trace.request_id);
-      line.member("remote", request.remote_address);
+      // In alphabetical order, as the lines were when nlohmann::json (a sorted map) built them.
+      const bool image = where == route::image_upload;
       line.member("app_key", trace.app_key);
+      if (image) line.member("bytes_fetched", static_cast<std::uint64_t>(trace.bytes_fetched));
+      if (image) line.member("cache", trace.cache.empty() ? std::string_view("none") : trace.cache);
+      line.member("code", trace.error ? describe(*trace.error).code : 0);
+      if (trace.error && response.status >= 500) line.member("detail", trace.error_detail);
+      line.member("duration_ms", duration_ms);
+      if (trace.error) line.member("error", to_string(*trace.error));
       line.member("method", request.method);
       line.member("path", request.path);
+      line.member("remote", request.remote_address);
+      line.member("request_id", trace.request_id);
       line.member("status", response.status);
-      line.member("code", trace.error ? describe(*trace.error).code : 0);
-      line.member("duration_ms", duration_ms);
-      if (trace.error) {
-        line.member("error", to_string(*trace.error));
-        if (response.status >= 500) line.member("detail", trace.error_detail);
-      }
-      if (where == route::image_upload) {
-        line.member("cache", trace.cache.empty() ? std::string_view("none") : trace.cache);
-        line.member("bytes_fetched", static_cast<std::uint64_t>(trace.bytes_fetched));
+      if (image) {
         line.member("upstream_ms", static_cast<double>(trace.upstream_time.count()) / 1000.0);
       }
     });
@@ -320,14 +320,14 @@ api_response gateway::refuse(int http_status, const api_request& partial) {
   const int code = describe(*trace.error).code;
   impl_->requests_series(code, response.status).add();
   impl_->log.write_fields(log_level::info, "request refused", [&](json_writer& line) {
-    line.member("request_id", trace.request_id);
-    line.member("remote", partial.remote_address);
-    line.member("app_key", trace.app_key);
-    line.member("method", partial.method);
-    line.member("path", partial.path);
-    line.member("status", response.status);
+    line.member("app_key", trace.app_key);  // alphabetical, as before
     line.member("code", code);
     line.member("error", to_string(*trace.error));
+    line.member("method", partial.method);
+    line.member("path", partial.path);
+    line.member("remote", partial.remote_address);
+    line.member("request_id", trace.request_id);
+    line.member("status", response.status);
   });
   return response;
 }

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -141,6 +142,50 @@ TEST_F(LoggerTest, ConcurrentWritersNeverInterleaveLines) {
   const auto all = lines(log);
   ASSERT_EQ(all.size(), 800u);
   for (const auto& line : all) ASSERT_TRUE(nlohmann::json::accept(line)) << line;
+}
+
+TEST_F(LoggerTest, WriteFieldsBuildsTheSameLineWithoutATree) {
+  logger log(log_level::info, file_);
+  log.write_fields(log_level::info, "request", [](json_writer& line) {
+    line.member("app_key", "k1");
+    line.member("duration_ms", 1.0);
+    line.member("path", "/v4/\"quoted\"\n\xff");
+    line.member("status", 401);
+  });
+  log.write_fields(log_level::debug, "dropped below the level", [](json_writer& line) {
+    ADD_FAILURE() << "fields of a disabled level are not even built";
+    line.member("x", 1);
+  });
+  const auto all = lines(log);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].rfind("{\"time\":\"", 0), 0u);
+  EXPECT_NE(all[0].find(R"("level":"info","msg":"request","app_key":"k1","duration_ms":1.0,)"),
+            std::string::npos)
+      << all[0];
+  const auto json = nlohmann::json::parse(all[0]);
+  EXPECT_EQ(json.at("path"), "/v4/\"quoted\"\n\xEF\xBF\xBD");
+  EXPECT_EQ(json.at("status"), 401);
+  EXPECT_EQ(json.size(), 7u);
+}
+
+TEST_F(LoggerTest, DroppedLinesAreCountedNotBlocked) {
+  // A pipe nobody reads, and room for a few lines only.
+  std::signal(SIGPIPE, SIG_IGN);  // as main() does: a closed pipe is an error, not a signal
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::FILE* stalled = ::fdopen(fds[1], "w");
+  ASSERT_NE(stalled, nullptr);
+  {
+    logger log(log_level::info, stalled,
+               {.chunk_bytes = 1024,
+                .max_pending_bytes = 4096,
+                .flush_interval = std::chrono::milliseconds(1)});
+    for (int i = 0; i < 2000; ++i) log.write(log_level::info, std::string(200, 'x'));
+    EXPECT_GT(log.dropped(), 1000u);
+    ::close(fds[0]);  // the writer's blocked write now fails, and stop() can end
+    EXPECT_TRUE(log.stop(std::chrono::seconds(10)));
+  }
+  std::fclose(stalled);
 }
 
 TEST(LogLevelNames, ToString) {
