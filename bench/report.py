@@ -399,9 +399,13 @@ def main() -> int:
     refetch = scenarios.get("hit-refetch")
     if hit and refetch and hit.valid and refetch.valid and refetch.main["rps"]:
         speedup = hit.main["rps"] / refetch.main["rps"]
+        # The goal is set for images at the byte limits, where a full fetch costs the most.
+        at_limits = args.images == "max"
         lines.append(f"| `hit` (revalidated: 304s) ≥ {HIT_MIN_SPEEDUP:g} × `hit-refetch` (every "
-                     f"body fetched and hashed) | {speedup:,.1f} × ({hit.main['rps']:,.0f} vs "
-                     f"{refetch.main['rps']:,.0f} req/s) | {verdict(speedup >= HIT_MIN_SPEEDUP)} |")
+                     f"body fetched and hashed), with `--images max` | {speedup:,.1f} × "
+                     f"({hit.main['rps']:,.0f} vs {refetch.main['rps']:,.0f} req/s"
+                     f"{'' if at_limits else f', {args.images} images'}) | "
+                     f"{verdict(speedup >= HIT_MIN_SPEEDUP) if at_limits else '— (not --images max)'} |")
     log_line = read_meta(args.work / "log_line.txt")
     if "log_line_ns" in log_line:
         lines.append(f"| access log: cost per line on the I/O thread ≤ {LOG_LINE_MAX_NS / 1000:g} µs "

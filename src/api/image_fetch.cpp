@@ -94,8 +94,9 @@ net::awaitable<transfer_outcome> transfer(const fetch_context& context, const st
   if (conditional != nullptr) {
     // Sent by us, never through CURLOPT_TIMECONDITION (libcurl would then make up a 304 from
     // a 200's Last-Modified). Not followed across redirects: validators go to this URL only.
-    if (!conditional->etag.empty())
+    if (!conditional->etag.empty()) {
       request.headers.push_back("If-None-Match: " + conditional->etag);
+    }
     if (!conditional->last_modified.empty()) {
       request.headers.push_back("If-Modified-Since: " + conditional->last_modified);
     }
