@@ -86,7 +86,7 @@ struct gateway::impl {
   upload_cache uploads;
   // SPEC §5 revalidation: validators of checked images, and the fetches running now.
   revalidation_memo revalidation;
-  fetch_flights flights;
+  fetch_flights url_fetches;
   oppo::oppo_client oppo;
   rate_limiter limiter;
   metrics::registry stats;

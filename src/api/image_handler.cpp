@@ -257,7 +257,7 @@ net::awaitable<result<fetched_image>> gateway::impl::fetch_counted(std::string u
       fetch_transport,
       fetch,
       revalidate ? &revalidation : nullptr,
-      revalidate ? &flights : nullptr,
+      revalidate ? &url_fetches : nullptr,
       settings.cache.max_entries > 0,
       [this](std::string_view outcome, std::size_t bytes, std::chrono::microseconds elapsed) {
         stats.fetches.add({std::string(outcome)});
