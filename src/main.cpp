@@ -156,8 +156,8 @@ int run(const config& settings) {
 
   http_server::hooks hooks;
   hooks.handle = [&api](api_request request) { return api.handle(std::move(request)); };
-  hooks.refuse = [&api](int status, const api_request& partial) {
-    return api.refuse(status, partial);
+  hooks.refuse = [&api](int status, const api_request& partial, const std::string& reason) {
+    return api.refuse(status, partial, reason);
   };
   hooks.connections_changed = [&api](int delta) { api.connections_changed(delta); };
   server_limits limits = limits_from(settings.server);

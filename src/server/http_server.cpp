@@ -89,7 +89,7 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   net::awaitable<void> refuse_over_capacity(tcp::socket socket) {
     api_response answer;
     if (state->hooks.refuse) {
-      answer = state->hooks.refuse(503, api_request{});
+      answer = state->hooks.refuse(503, api_request{}, {});
     } else {
       answer.status = 503;
       answer.content_type.clear();

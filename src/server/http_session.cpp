@@ -6,6 +6,7 @@
 
 #include "connection_deadline.hpp"
 #include "image_gateway/log/logger.hpp"
+#include "image_gateway/server/message_framing.hpp"
 #include "linger.hpp"
 #include "server_state.hpp"
 #include "wire_response.hpp"
@@ -94,17 +95,23 @@ class session {
       deadline_.expire_after(limits.header_timeout);
       if (const auto ec = co_await read_into(parser, message_part::header); ec) {
         if (ec == http::error::header_limit)
-          co_await refuse(431, parser);
+          co_await refuse(431, unread());
         else if (!deadline_.timed_out() && ec != http::error::end_of_stream &&
                  ec != net::error::eof && ec != net::error::connection_reset) {
-          co_await refuse(400, parser);
+          co_await refuse(400, unread(), "malformed HTTP request: " + ec.message());
         }
         break;
       }
 
       const auto& header = parser.get();
+      api_request request = to_api_request(header, remote_);
+      // Where this request ends decides what the next bytes are: settled before anything else.
+      if (auto problem = framing_problem(header.version(), request.headers)) {
+        co_await refuse(400, request, *problem);
+        break;
+      }
       if (parser.content_length() && *parser.content_length() > limits.max_body_bytes) {
-        co_await refuse(413, parser);  // refused before reading the body
+        co_await refuse(413, request);  // refused before reading the body
         break;
       }
       parser.body_limit(limits.max_body_bytes);  // a chunked body is counted as it is read
@@ -121,19 +128,17 @@ class session {
       deadline_.expire_after(limits.body_timeout);
       if (const auto ec = co_await read_into(parser, message_part::whole); ec) {
         if (ec == http::error::body_limit)
-          co_await refuse(413, parser);
+          co_await refuse(413, request);
         else if (!deadline_.timed_out() && ec != net::error::eof &&
                  ec != http::error::end_of_stream) {
-          co_await refuse(400, parser);
+          co_await refuse(400, request, "malformed HTTP request body: " + ec.message());
         }
         break;
       }
 
-      auto message = parser.release();
-      const bool keep_alive = message.keep_alive();
-      const unsigned version = message.version();
-      api_request request = to_api_request(message, remote_);
-      request.body = std::move(message.body());
+      const bool keep_alive = header.keep_alive();
+      const unsigned version = header.version();
+      request.body = std::move(parser.release().body());
 
       handler_result handled = state_->hooks.handle(std::move(request));
       if (auto* pending = std::get_if<net::awaitable<api_response>>(&handled)) {
@@ -196,14 +201,19 @@ class session {
     }
   }
 
-  // Answers a request the server refuses itself, then the connection closes.
-  net::awaitable<void> refuse(int status, request_parser& parser) {
-    api_request partial;
-    if (parser.is_header_done()) partial = to_api_request(parser.get(), remote_);
-    partial.remote_address = remote_;
+  // What is known of a request whose header block could not be read: where it came from.
+  api_request unread() const {
+    api_request nothing;
+    nothing.remote_address = remote_;
+    return nothing;
+  }
+
+  // Answers a request the server refuses itself, then the connection closes. `reason` is the
+  // detail when the status alone does not say what was wrong.
+  net::awaitable<void> refuse(int status, const api_request& partial, std::string reason = {}) {
     api_response answer;
     if (state_->hooks.refuse) {
-      answer = state_->hooks.refuse(status, partial);
+      answer = state_->hooks.refuse(status, partial, reason);
     } else {
       answer.status = status;
       answer.content_type.clear();

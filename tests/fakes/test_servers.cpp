@@ -196,8 +196,8 @@ gateway_under_test::gateway_under_test(config settings, int threads)
       std::make_unique<gateway>(settings_, *fetch_transport_, *oppo_transport_, log_, decode_pool_);
   http_server::hooks hooks;
   hooks.handle = [this](api_request request) { return api_->handle(std::move(request)); };
-  hooks.refuse = [this](int status, const api_request& partial) {
-    return api_->refuse(status, partial);
+  hooks.refuse = [this](int status, const api_request& partial, const std::string& reason) {
+    return api_->refuse(status, partial, reason);
   };
   hooks.connections_changed = [this](int delta) { api_->connections_changed(delta); };
   server_limits limits;

@@ -34,7 +34,8 @@ class gateway {
   handler_result handle(api_request request);
 
   // The answer to a request the HTTP server refuses before the handler (400, 413, 431, 503).
-  api_response refuse(int http_status, const api_request& partial);
+  // `reason`, when not empty, is the detail of a 400 (which framing rule the request broke).
+  api_response refuse(int http_status, const api_request& partial, const std::string& reason = {});
 
   // SIGTERM: /readyz answers 503 from now on; requests are still served normally.
   void begin_drain();

@@ -42,8 +42,11 @@ class http_server {
     request_handler handle;
     // The answer to a request the server refuses by itself, before the handler: 400 malformed,
     // 413 body over max_body_bytes, 431 header block too large, 503 connection cap. `partial`
-    // holds what was read of the request (possibly nothing). A bare status when empty.
-    std::function<api_response(int http_status, const api_request& partial)> refuse;
+    // holds what was read of the request (possibly nothing); `reason` says what was wrong when
+    // the status alone does not (which framing rule a 400 broke). A bare status when empty.
+    std::function<api_response(int http_status, const api_request& partial,
+                               const std::string& reason)>
+        refuse;
     // Called when a connection opens or closes (metrics); may be empty.
     std::function<void(int delta)> connections_changed;
   };
