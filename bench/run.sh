@@ -5,7 +5,7 @@
 #
 # Usage: bench/run.sh [--duration S] [--warmup S] [--connections N] [--pin] [--smoke]
 #                     [--scenarios a,b,...] [--images sandbox|max] [--server-threads N]
-#                     [--repeat N] [--out FILE] [--keep] [--no-build]
+#                     [--repeat N] [--quiet] [--out FILE] [--keep] [--no-build]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -21,10 +21,13 @@ usage: bench/run.sh [options]
                       wrk plus the upstream nginx to CPU 1
   --smoke             short run that only checks the harness works and every answer is valid;
                       exits non-zero otherwise; report goes to bench/results/smoke.md.tmp
-  --scenarios LIST    comma-separated subset of: nginx-limit reject hit miss-decode
-                      miss-nodecode health ("miss" = both miss-*; default: all), and
+  --scenarios LIST    comma-separated subset of: nginx-limit reject hit hit-refetch
+                      miss-decode miss-nodecode health ("miss" = both miss-*; default: all), and
                       replicas (not in "all": two gateways sharing a redis-server, Redis on
                       and off, in its own report; see run_replicas_scenario)
+  --quiet             no access logs: image-gateway at log.level warn, nginx-limit with
+                      access_log off (default: the shipped defaults, a line per request
+                      from both, each to a file)
   --repeat N          rounds of every scenario (default 3; smoke 1); the report keeps, per
                       scenario, the round with the most req/s (the least disturbed one)
   --images SET        sandbox: oppo-sandbox's sample PNGs (default); max: PNGs of the exact
@@ -35,8 +38,9 @@ usage: bench/run.sh [options]
 EOF
 }
 
-all_scenarios=(nginx-limit reject hit miss-decode miss-nodecode health)
+all_scenarios=(nginx-limit reject hit hit-refetch miss-decode miss-nodecode health)
 duration="" warmup="" connections="" repeat="" server_threads=1 pin=0 smoke=0 images=sandbox out="" keep=0 build=1
+quiet=0
 scenario_list=""
 replicas_scenario=0
 while (($# > 0)); do
@@ -53,6 +57,7 @@ while (($# > 0)); do
     --out) out=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     --no-build) build=0; shift ;;
+    --quiet) quiet=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; echo "bench: unknown argument '$1'" >&2; exit 2 ;;
   esac
@@ -77,7 +82,7 @@ else
   for name in "${asked[@]}"; do
     case $name in
       miss) scenarios+=(miss-decode miss-nodecode) ;;
-      nginx-limit | reject | hit | miss-decode | miss-nodecode | health) scenarios+=("$name") ;;
+      nginx-limit | reject | hit | hit-refetch | miss-decode | miss-nodecode | health) scenarios+=("$name") ;;
       replicas) replicas_scenario=1 ;;
       *) echo "bench: unknown scenario '$name'" >&2; exit 2 ;;
     esac
@@ -88,7 +93,7 @@ fi
 if ((build)); then
   scripts/install-deps.sh wrk nginx-light
   build_log=$(mktemp)
-  if ! scripts/build.sh release image-gateway oppo-sandbox >"$build_log" 2>&1; then
+  if ! scripts/build.sh release image-gateway oppo-sandbox bench-log-line >"$build_log" 2>&1; then
     cat "$build_log" >&2
     rm -f "$build_log"
     echo "bench: the Release build failed" >&2
@@ -117,6 +122,7 @@ mkdir -p "$work/bin"
 [[ -x build/release/image-gateway && -x build/release/oppo-sandbox ]] ||
   { echo "bench: build/release has no image-gateway/oppo-sandbox (run without --no-build)" >&2; exit 1; }
 cp build/release/image-gateway build/release/oppo-sandbox "$work/bin/"
+[[ -x build/release/bench-log-line ]] && cp build/release/bench-log-line "$work/bin/"
 gateway_bin=$work/bin/image-gateway
 sandbox_bin=$work/bin/oppo-sandbox
 pids=()
@@ -259,11 +265,16 @@ mkdir -p "$work/upstream" "$work/limit"
 }
 EOF
 } >"$work/upstream/nginx.conf"
+# nginx-limit logs like nginx does out of the box (the combined format, to a file), as the gateway
+# logs a line per request by default; --quiet turns both off.
+limit_log="access_log $work/limit/access.log;"
+((quiet)) && limit_log="access_log off;"
 {
   nginx_common "$work/limit"
   cat <<EOF
   server {
     listen 127.0.0.1:$limit_port;
+    $limit_log
     client_max_body_size 1m;
     default_type application/json;
     location / { return 200 '{"error":{"code":0,"message":"nginx-limit","detail":"a fixed answer of about the size of a rejection"}}'; }
@@ -299,9 +310,14 @@ bad_auth="Basic $(printf '%s:%s' "$app_key" "wrong-secret" | base64 -w0)"
 gateway_port=""
 gateway_pid=""
 
-# start_gateway DIR CACHE_ENTRIES VERIFY_DECODE
+# The shipped default log.level (info: a line per request, to stdout, here a file) unless --quiet.
+log_section=""
+((quiet)) && log_section=',
+  "log": { "level": "warn" }'
+
+# start_gateway DIR CACHE_ENTRIES VERIFY_DECODE [REVALIDATE]
 start_gateway() {
-  local dir=$1 cache=$2 decode=$3
+  local dir=$1 cache=$2 decode=$3 revalidate=${4:-true}
   read -r gateway_port <<<"$(free_ports 1)"
   cat >"$dir/gateway.json" <<EOF
 {
@@ -318,9 +334,8 @@ start_gateway() {
     "media_base_url": "http://127.0.0.1:$oppo_port"
   },
   "images": { "verify_decode": $decode },
-  "fetch": { "allow_networks": ["127.0.0.0/8"] },
-  "cache": { "max_entries": $cache },
-  "log": { "level": "warn" }
+  "fetch": { "allow_networks": ["127.0.0.0/8"], "revalidate": $revalidate },
+  "cache": { "max_entries": $cache }$log_section
 }
 EOF
   "${server_pin[@]}" "$gateway_bin" --config "$dir/gateway.json" >"$dir/gateway.log" 2>&1 &
@@ -494,7 +509,7 @@ cat /proc/loadavg >"$work/loadavg-start"
 export BENCH_ORIGIN="http://127.0.0.1:$origin_port"
 # run_scenario ROUND NAME: one scenario, its files in $work/round-ROUND/NAME.
 run_scenario() {
-  local round=$1 name=$2 dir cache decode url
+  local round=$1 name=$2 dir cache decode url revalidate=true
   echo "bench: round $round/$repeat: $name (${warmup}s warm-up, ${duration}s, $connections connections)" >&2
   dir=$work/round-$round/$name
   mkdir -p "$dir"
@@ -507,6 +522,7 @@ run_scenario() {
   fi
   case $name in
     reject | hit) cache=100000 decode=true ;;
+    hit-refetch) cache=100000 decode=true revalidate=false ;;
     miss-decode | health) cache=0 decode=true ;;
     miss-nodecode) cache=0 decode=false ;;
   esac
@@ -514,7 +530,7 @@ run_scenario() {
     echo "oppo_log_from=$(file_size "$work/upstream/oppo.log")"
     echo "origin_log_from=$(file_size "$work/upstream/origin.log")"
   } >>"$dir/meta"
-  start_gateway "$dir" "$cache" "$decode"
+  start_gateway "$dir" "$cache" "$decode" "$revalidate"
   url="http://127.0.0.1:$gateway_port"
   if [[ $name == reject ]]; then
     BENCH_AUTHORIZATION=$bad_auth measure "$name" "$dir" "$gateway_pid" reject.lua "$url"
@@ -529,6 +545,11 @@ run_scenario() {
     echo "origin_log_to=$(file_size "$work/upstream/origin.log")"
   } >>"$dir/meta"
 }
+
+# The access log's cost per line on the I/O thread (issue 10), before the scenarios.
+if [[ -x $work/bin/bench-log-line ]]; then
+  "${server_pin[@]}" "$work/bin/bench-log-line" 200000 1 >"$work/log_line.txt" 2>&1 || true
+fi
 
 : >"$work/scenarios"
 for round in $(seq "$repeat"); do
@@ -552,4 +573,5 @@ fi
 mkdir -p "$(dirname "$out")"
 python3 bench/report.py --work "$work" --out "$out" --duration "$duration" --warmup "$warmup" \
   --connections "$connections" --server-threads "$server_threads" --pin "$pin" \
-  --smoke "$smoke" --repeat "$repeat" --images "$images" --nginx "$nginx_bin" --gateway "$gateway_bin"
+  --smoke "$smoke" --repeat "$repeat" --images "$images" --nginx "$nginx_bin" --gateway "$gateway_bin" \
+  --quiet "$quiet"

@@ -35,6 +35,9 @@ constexpr const char* usage =
     "SIGTERM/SIGINT: /readyz turns 503, serving goes on for server.drain_ms, then in-flight\n"
     "requests finish and the process exits 0; a second signal stops at once (exit 1).\n";
 
+// How long a clean exit waits for stdout to take the last log lines.
+constexpr std::chrono::seconds log_exit_limit{5};
+
 struct arguments {
   std::string config_path;
   bool check_only = false;
@@ -164,6 +167,7 @@ int run(const config& settings) {
     server.start();
   } catch (const std::exception& error) {
     log.write(log_level::error, error.what());
+    if (!log.stop(log_exit_limit)) std::_Exit(1);
     return 1;
   }
   log.write(log_level::info, "listening",
@@ -183,11 +187,13 @@ int run(const config& settings) {
     // Suspended requests still hold references into the gateway; unwinding them after it is
     // gone is not safe, and nothing is left to flush but the log.
     log.write(log_level::warn, "stopped", {{"forced", true}});
-    std::fflush(stdout);
+    log.stop(log_exit_limit);
     std::_Exit(1);
   }
   decode_pool.join();
   log.write(log_level::info, "stopped", {{"forced", false}});
+  // Every line reaches stdout before a clean exit; a pipe nobody reads cannot hold it for ever.
+  if (!log.stop(log_exit_limit)) std::_Exit(0);
   return 0;
 }
 

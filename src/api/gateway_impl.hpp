@@ -89,6 +89,9 @@ struct gateway::impl {
   app_registry apps;
   fetch_rules fetch;
   upload_cache uploads;
+  // SPEC §5 revalidation: validators of checked images, and the fetches running now.
+  revalidation_memo revalidation;
+  fetch_flights url_fetches;
   oppo::oppo_client oppo;
   rate_limiter limiter;
   metrics::registry stats;
@@ -144,10 +147,12 @@ struct gateway::impl {
   // Every answer's last step: X-Request-Id, rate headers, metrics and the request log line.
   api_response finish(const api_request& request, request_trace& trace, api_response response,
                       route where, std::chrono::steady_clock::time_point started);
-  // One image fetch, counted in the metrics.
+  // One image fetch for `app` and a fit (its cache tag: a 304 stands only for an id uploaded
+  // with the same fit), revalidated when allowed, its transfers counted in the metrics.
   boost::asio::awaitable<result<fetched_image>> fetch_counted(
       std::string url, image_kind kind, std::size_t max_bytes,
-      std::chrono::steady_clock::time_point deadline);
+      std::chrono::steady_clock::time_point deadline, const app_config& app, std::string fit_tag);
+  bool revalidating() const;
 };
 
 }  // namespace image_gateway

@@ -207,7 +207,7 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   const auto fetch_job = [&](image_job& job) {
     return fetch_counted(job.url, job.kind,
                          fitting ? settings.images.fit.max_source_bytes : job.rule->max_bytes,
-                         deadline);
+                         deadline, *app, fit_tag);
   };
   if (jobs.size() == 2) {
     auto [first, second] = co_await (fetch_job(jobs[0]) && fetch_job(jobs[1]));
@@ -218,29 +218,41 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   }
   for (image_job& job : jobs) {
     if (!*job.fetched) co_return trace.fail(job.fetched->error());
-    trace.bytes_fetched += job.fetched->value().bytes->size();
+    if (const auto& bytes = job.fetched->value().bytes) trace.bytes_fetched += bytes->size();
   }
 
   // Stage: image checks on the header, then the cache, then a full decode for what is new.
+  // A 304 needs none of it: its image passed them all when it came, and the cache has its id.
   for (image_job& job : jobs) {
-    const std::string& bytes = *job.fetched->value().bytes;
+    fetched_image& fetched = job.fetched->value();
+    if (fetched.not_modified) {
+      job.facts = fetched.remembered->facts;
+      continue;
+    }
+    const std::string& bytes = *fetched.bytes;
     const std::span view(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
     auto facts = fitting ? inspect_fit_source(view, settings.images.fit, url_field(job.kind))
                          : inspect_image(view, *job.rule, url_field(job.kind));
     if (!facts) co_return trace.fail(facts.error());
     job.facts = facts.value();
   }
-  // The cache key hashes the whole image: skipped when the cache is off.
+  // The cache key hashes the whole image (as it arrived): skipped when the cache is off.
   const bool caching = settings.cache.max_entries > 0;
   const auto now = std::chrono::steady_clock::now();
   for (image_job& job : jobs) {
     if (!caching) continue;
-    job.digest = sha256_hex(*job.fetched->value().bytes);
-    const upload_key key{job.digest, job.kind, app->oppo.app_key, fit_tag};
-    // With Redis, a local miss asks Redis (an id another replica uploaded). (No co_await inside
-    // ?: : GCC 12 destroys its temporary twice.)
-    job.picture_id = uploads.find(key, now);
-    if (!job.picture_id && redis) job.picture_id = co_await flights->find(key);
+    fetched_image& fetched = job.fetched->value();
+    job.digest = fetched.sha256_hex;
+    if (fetched.not_modified) {
+      job.picture_id = fetched.picture_id;
+    } else {
+      if (job.digest.empty()) job.digest = sha256_hex(*fetched.bytes);
+      const upload_key key{job.digest, job.kind, app->oppo.app_key, fit_tag};
+      // With Redis, a local miss asks Redis (an id another replica uploaded). (No co_await inside
+      // ?: : GCC 12 destroys its temporary twice.)
+      job.picture_id = uploads.find(key, now);
+      if (!job.picture_id && redis) job.picture_id = co_await flights->find(key);
+    }
     job.from_cache = job.picture_id.has_value();
     stats.cache_lookups.add({job.from_cache ? "hit" : "miss"});
   }
@@ -272,6 +284,15 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   for (std::size_t i = 0; i < to_prepare.size(); ++i) {  // big before small, as jobs are
     if (!*prepared[i]) co_return trace.fail(prepared[i]->error());
     to_prepare[i]->upload = std::move(*prepared[i]).value();
+  }
+
+  // Every check passed: what may be revalidated is remembered (SPEC §5).
+  for (const image_job& job : jobs) {
+    const fetched_image& fetched = job.fetched->value();
+    if (!fetched.revalidate_with || fetched.not_modified || job.digest.empty()) continue;
+    revalidation.remember(job.url, job.kind,
+                          {*fetched.revalidate_with, job.digest, *job.facts, fetched.bytes->size()},
+                          std::chrono::steady_clock::now());
   }
 
   // Stage: upload what the cache did not have, both at once.
@@ -322,20 +343,36 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   co_return response;
 }
 
+bool gateway::impl::revalidating() const {
+  return settings.fetch.revalidate && settings.cache.max_entries > 0;
+}
+
 net::awaitable<result<fetched_image>> gateway::impl::fetch_counted(std::string url, image_kind kind,
                                                                    std::size_t max_bytes,
-                                                                   steady_time deadline) {
-  const auto started = std::chrono::steady_clock::now();
-  auto fetched =
-      co_await fetch_image(fetch_transport, fetch, std::move(url), kind, max_bytes, deadline);
-  stats.fetch_duration.observe(
-      {}, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  if (fetched) {
-    stats.fetches.add({"ok"});
-    stats.fetched_bytes.add({}, static_cast<double>(fetched.value().bytes->size()));
-  } else {
-    stats.fetches.add({std::string(to_string(fetched.error().kind))});
-  }
+                                                                   steady_time deadline,
+                                                                   const app_config& app,
+                                                                   std::string fit_tag) {
+  const bool revalidate = revalidating();
+  const fetch_context context{
+      fetch_transport,
+      fetch,
+      revalidate ? &revalidation : nullptr,
+      revalidate ? &url_fetches : nullptr,
+      settings.cache.max_entries > 0,
+      [this](std::string_view outcome, std::size_t bytes, std::chrono::microseconds elapsed) {
+        stats.fetches.add({std::string(outcome)});
+        stats.fetch_duration.observe({}, std::chrono::duration<double>(elapsed).count());
+        if (bytes > 0) stats.fetched_bytes.add({}, static_cast<double>(bytes));
+      }};
+  // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+  // The id this caller would upload under: its OPPO app and its fit (a fitted picture is
+  // another upload than its source).
+  cached_id_lookup cached_id = [this, kind, oppo_app = app.oppo.app_key,
+                                fit_tag = std::move(fit_tag)](const std::string& digest) {
+    return uploads.find({digest, kind, oppo_app, fit_tag}, std::chrono::steady_clock::now());
+  };
+  auto fetched = co_await fetch_image(context, std::move(url), kind, max_bytes, deadline,
+                                      std::move(cached_id));
   co_return fetched;
 }
 

@@ -420,7 +420,10 @@ void read_images(const reader& r, const json& value, const std::string& path, im
 }
 
 void read_fetch(const reader& r, const json& value, const std::string& path, fetch_config& out) {
-  r.object(value, path, {"connect_timeout_ms", "timeout_ms", "max_redirects", "allow_networks"});
+  r.object(value, path,
+           {"connect_timeout_ms", "timeout_ms", "max_redirects", "allow_networks", "revalidate"});
+  r.with(value, path, "revalidate",
+         [&](const json& v, const std::string& p) { out.revalidate = r.boolean(v, p); });
   r.with(value, path, "connect_timeout_ms",
          [&](const json& v, const std::string& p) { out.connect_timeout = r.duration(v, p, 1); });
   r.with(value, path, "timeout_ms",

@@ -1,6 +1,8 @@
 // libcurl behind the http_client interface: one multi handle driven by one thread.
 #include "image_gateway/http_client/curl_multi_client.hpp"
 
+#include "image_gateway/util/sha256.hpp"
+
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -11,6 +13,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -33,7 +36,8 @@ struct transfer {
   // Why we aborted the transfer ourselves (curl only sees a failed callback).
   transfer_status abort_status = transfer_status::ok;
   std::string abort_detail;
-  long current_status = 0;  // status line of the response whose headers are arriving
+  long current_status = 0;                 // status line of the response whose headers are arriving
+  std::optional<sha256_stream> body_hash;  // when request.hash_body
 
   // Where the easy handle goes back after the transfer (worker thread only); null: cleaned up.
   std::vector<CURL*>* recycle_to = nullptr;
@@ -102,6 +106,7 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
     return 0;
   }
   t->response.body.append(data, n);
+  if (t->body_hash) t->body_hash->update(std::string_view(data, n));
   return n;
 }
 
@@ -134,7 +139,13 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
       std::from_chars(line.data() + space + 1, line.data() + space + 4, t->current_status);
     }
     t->response.content_type.clear();
+    t->response.headers.clear();
     return n;
+  }
+  if (const auto colon = line.find(':'); colon != std::string_view::npos && colon > 0) {
+    std::string name(line.substr(0, colon));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    t->response.headers.push_back({std::move(name), std::string(trim(line.substr(colon + 1)))});
   }
   if (starts_with_nocase(line, "content-type:")) {
     t->response.content_type = std::string(trim(line.substr(13)));
@@ -310,6 +321,10 @@ struct curl_multi_client::impl {
       const auto found = running.find(t->id);
       if (code == CURLE_OK) {
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->response.http_status);
+        long redirects = 0;
+        curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_COUNT, &redirects);
+        t->response.redirects = static_cast<int>(redirects);
+        if (t->body_hash) t->response.body_sha256 = t->body_hash->finish_hex();
         complete(*t, transfer_status::ok, {});
       } else if (t->abort_status != transfer_status::ok) {
         complete(*t, t->abort_status, t->abort_detail);
@@ -349,6 +364,7 @@ struct curl_multi_client::impl {
       return false;
     }
     CURL* e = t.easy;
+    if (r.hash_body) t.body_hash.emplace();
     curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
     curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);

@@ -14,6 +14,16 @@
 
 namespace image_gateway {
 
+std::string header_value(const http_response& response, std::string_view name) {
+  std::string value;
+  for (const http_header& header : response.headers) {
+    if (header.name != name) continue;
+    if (!value.empty()) value += ", ";
+    value += header.value;
+  }
+  return value;
+}
+
 namespace {
 
 namespace asio = boost::asio;

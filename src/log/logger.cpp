@@ -2,7 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <ctime>
 #include <string>
 
@@ -12,24 +11,34 @@ namespace {
 
 using json = nlohmann::json;
 
-// Values may carry bytes from hostile input: invalid UTF-8 is replaced, never thrown on.
-std::string dump(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-// UTC, ISO-8601 with milliseconds: 2026-11-29T04:28:05.123Z.
-std::string utc_now() {
+// UTC, ISO-8601 with milliseconds: 2026-11-29T04:28:05.123Z. The part up to the seconds is
+// formatted once per second and thread.
+void append_utc_now(std::string& out) {
+  thread_local std::int64_t cached_second = -1;
+  thread_local char cached[64];  // "2026-11-29T04:28:05." (room for any int)
   const auto now = std::chrono::system_clock::now();
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char text[64];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return text;
+  const std::int64_t second = ms / 1000;
+  if (second != cached_second) {
+    const auto seconds = static_cast<std::time_t>(second);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    std::snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_second = second;
+  }
+  out.append(cached, 20);
+  const int millis = static_cast<int>(ms % 1000);
+  const char tail[4] = {static_cast<char>('0' + millis / 100),
+                        static_cast<char>('0' + millis / 10 % 10),
+                        static_cast<char>('0' + millis % 10), 'Z'};
+  out.append(tail, sizeof tail);
+}
+
+std::string dump(const json& value) {
+  // Values may carry bytes from hostile input: invalid UTF-8 is replaced, never thrown on.
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -48,33 +57,54 @@ std::string_view to_string(log_level level) {
   return "unknown";
 }
 
-logger::logger(log_level level, std::FILE* out) : level_(level), out_(out) {}
+logger::logger(log_level level, std::FILE* out, log_sink_options options)
+    : level_(level), sink_(std::make_unique<log_sink>(::fileno(out), options)) {
+  std::fflush(out);  // anything the FILE buffered goes first; from now on the sink owns the fd
+}
+
+std::string& logger::begin_line(log_level level, std::string_view message) {
+  thread_local std::string line;
+  line.clear();
+  line += "{\"time\":\"";
+  append_utc_now(line);
+  line += "\",\"level\":\"";
+  line += to_string(level);
+  line += "\",\"msg\":";
+  json_writer::append_string(line, message);
+  return line;
+}
+
+void logger::end_line(std::string& line, bool urgent) {
+  line += "}\n";
+  sink_->submit(line);
+  if (urgent) sink_->kick();
+  // A line of a hostile size must not pin its memory to this thread for ever.
+  if (line.capacity() > 64 * 1024) std::string().swap(line);
+}
 
 void logger::write(log_level level, std::string_view message, const json& fields) {
   if (!enabled(level)) return;
-  // Built by hand so "time", "level" and "msg" lead the line whatever order `fields` keeps.
-  std::string line = "{\"time\":\"" + utc_now() + "\",\"level\":\"" +
-                     std::string(to_string(level)) + "\",\"msg\":" + dump(std::string(message));
+  std::string& line = begin_line(level, message);
+  json_writer writer(line);
+  writer.continue_object();
   if (fields.is_object()) {
     for (const auto& [key, value] : fields.items()) {
       if (key == "time" || key == "level" || key == "msg") continue;  // keep keys unique
-      line += ',';
-      line += dump(key);
-      line += ':';
-      line += dump(value);
+      if (value.is_string()) {
+        writer.member(key, value.get_ref<const std::string&>());
+      } else {
+        writer.member_raw(key, dump(value));
+      }
     }
   } else if (!fields.is_null()) {
-    line += ",\"fields\":" + dump(fields);
+    writer.member_raw("fields", dump(fields));
   }
-  line += "}\n";
-  const std::lock_guard lock(mutex_);
-  std::fwrite(line.data(), 1, line.size(), out_);
-  std::fflush(out_);
+  end_line(line, true);
 }
 
 void logger::write(log_level level, std::string_view message) {
   if (!enabled(level)) return;
-  write(level, message, json());
+  end_line(begin_line(level, message), true);
 }
 
 }  // namespace image_gateway

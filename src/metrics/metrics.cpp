@@ -199,6 +199,7 @@ std::string registry::render() const {
   cache_evictions.render(out);
   connections.render(out);
   build_info.render(out);
+  log_lines_dropped.render(out);
   if (redis_enabled) {
     redis_up.render(out);
     redis_errors.render(out);

@@ -22,7 +22,41 @@ struct digest_context {
   ~digest_context() { EVP_MD_CTX_free(context); }
 };
 
+std::string to_hex(const unsigned char* digest, unsigned int length) {
+  static constexpr char hex_digits[] = "0123456789abcdef";
+  std::string hex(static_cast<std::size_t>(length) * 2, '0');
+  for (unsigned int i = 0; i < length; ++i) {
+    hex[2 * i] = hex_digits[digest[i] >> 4];
+    hex[2 * i + 1] = hex_digits[digest[i] & 0x0f];
+  }
+  return hex;
+}
+
 }  // namespace
+
+sha256_stream::sha256_stream() : context_(EVP_MD_CTX_new()), ok_(false) {
+  auto* context = static_cast<EVP_MD_CTX*>(context_);
+  ok_ = context != nullptr && sha256_algorithm() != nullptr &&
+        EVP_DigestInit_ex2(context, sha256_algorithm(), nullptr) == 1;
+}
+
+sha256_stream::~sha256_stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(context_)); }
+
+void sha256_stream::update(std::string_view data) {
+  if (ok_)
+    ok_ = EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(context_), data.data(), data.size()) == 1;
+}
+
+std::string sha256_stream::finish_hex() {
+  auto* context = static_cast<EVP_MD_CTX*>(context_);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  const bool done = ok_ && EVP_DigestFinal_ex(context, digest.data(), &length) == 1;
+  ok_ = context != nullptr && sha256_algorithm() != nullptr &&
+        EVP_DigestInit_ex2(context, sha256_algorithm(), nullptr) == 1;
+  // An OpenSSL failure is never expected; an empty digest then matches no cache entry.
+  return done ? to_hex(digest.data(), length) : std::string();
+}
 
 std::string sha256_hex(std::span<const unsigned char> data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};

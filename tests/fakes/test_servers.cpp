@@ -63,9 +63,17 @@ fake_origin::fake_origin() {
   hooks.handle = [this](api_request request) -> net::awaitable<api_response> {
     answer found;
     bool known = false;
+    const std::string if_none_match(request.header("if-none-match"));
+    const std::string if_modified_since(request.header("if-modified-since"));
     {
       std::lock_guard lock(mutex_);
       ++hits_[request.path];
+      std::string seen;
+      if (!if_none_match.empty()) seen = "If-None-Match: " + if_none_match;
+      if (!if_modified_since.empty()) {
+        seen += (seen.empty() ? "" : "; ") + std::string("If-Modified-Since: ") + if_modified_since;
+      }
+      validators_seen_[request.path].push_back(seen);
       if (const auto it = answers_.find(request.path); it != answers_.end()) {
         found = it->second;
         known = true;
@@ -75,6 +83,14 @@ fake_origin::fake_origin() {
     if (found.delay.count() > 0) {
       net::steady_timer timer(co_await net::this_coro::executor, found.delay);
       co_await timer.async_wait(net::use_awaitable);
+    }
+    if (found.honour_validators) {
+      for (const auto& [name, value] : found.headers) {
+        if ((name == "ETag" && !if_none_match.empty() && if_none_match == value) ||
+            (name == "Last-Modified" && !if_modified_since.empty() && if_modified_since == value)) {
+          co_return api_response{304, "", found.headers, ""};
+        }
+      }
     }
     co_return api_response{found.status, found.content_type, found.headers, found.body};
   };
@@ -105,6 +121,23 @@ void fake_origin::redirect(const std::string& path, const std::string& location,
 void fake_origin::delay(const std::string& path, std::chrono::milliseconds by) {
   std::lock_guard lock(mutex_);
   answers_[path].delay = by;
+}
+
+void fake_origin::set_headers(const std::string& path,
+                              std::vector<std::pair<std::string, std::string>> extra) {
+  std::lock_guard lock(mutex_);
+  answers_[path].headers = std::move(extra);
+}
+
+void fake_origin::honour_validators(const std::string& path) {
+  std::lock_guard lock(mutex_);
+  answers_[path].honour_validators = true;
+}
+
+std::vector<std::string> fake_origin::validators_seen(const std::string& path) const {
+  std::lock_guard lock(mutex_);
+  const auto it = validators_seen_.find(path);
+  return it == validators_seen_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::size_t fake_origin::hits(const std::string& path) const {
@@ -187,16 +220,22 @@ gateway_under_test::~gateway_under_test() {
   oppo_transport_.reset();
   server_.reset();
   api_.reset();
+  log_.stop(std::chrono::seconds(10));  // its writer must be done with the file before it closes
   std::fclose(log_file_);
 }
 
 std::string gateway_under_test::log_output() const {
-  std::fflush(log_file_);
+  log_.flush();
+  // pread: the logger's writer thread owns the descriptor's offset.
   std::string text;
-  std::rewind(log_file_);
   char chunk[4096];
-  while (const std::size_t n = std::fread(chunk, 1, sizeof chunk, log_file_)) text.append(chunk, n);
-  std::fseek(log_file_, 0, SEEK_END);
+  off_t offset = 0;
+  while (true) {
+    const ssize_t n = ::pread(::fileno(log_file_), chunk, sizeof chunk, offset);
+    if (n <= 0) break;
+    text.append(chunk, static_cast<std::size_t>(n));
+    offset += n;
+  }
   return text;
 }
 

@@ -52,6 +52,14 @@ class fake_origin {
   void redirect(const std::string& path, const std::string& location, int status = 302);
   // Holds answers to this path back (a slow origin).
   void delay(const std::string& path, std::chrono::milliseconds by);
+  // Extra headers on the answers to this path (ETag, Last-Modified, Date, Cache-Control...).
+  void set_headers(const std::string& path, std::vector<std::pair<std::string, std::string>> extra);
+  // Answers 304 without a body when the request's If-None-Match equals this path's ETag or its
+  // If-Modified-Since equals its Last-Modified.
+  void honour_validators(const std::string& path);
+  // The validators each request for this path carried, in order: "" when none, else
+  // "If-None-Match: …" and/or "If-Modified-Since: …" joined by "; ".
+  std::vector<std::string> validators_seen(const std::string& path) const;
 
   std::string url(const std::string& path) const { return server_->base_url() + path; }
   std::size_t hits(const std::string& path) const;
@@ -64,10 +72,12 @@ class fake_origin {
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
     std::chrono::milliseconds delay{0};
+    bool honour_validators = false;
   };
   mutable std::mutex mutex_;
   std::map<std::string, answer> answers_;
   std::map<std::string, std::size_t> hits_;
+  std::map<std::string, std::vector<std::string>> validators_seen_;
   std::unique_ptr<loopback_server> server_;
 };
 
@@ -108,7 +118,7 @@ class gateway_under_test {
  private:
   config settings_;
   std::FILE* log_file_;
-  logger log_;
+  mutable logger log_;  // log_output() flushes it
   boost::asio::thread_pool decode_pool_{2};
   std::unique_ptr<curl_multi_client> fetch_transport_;
   std::unique_ptr<curl_multi_client> oppo_transport_;

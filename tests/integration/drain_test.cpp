@@ -90,11 +90,12 @@ class child_process {
     posix_spawn_file_actions_destroy(&actions);
     ::close(out[1]);
     ::close(err[1]);
-    out_reader_ = std::thread([this, fd = out[0]] { pump(fd, stdout_); });
-    err_reader_ = std::thread([this, fd = err[0]] { pump(fd, stderr_); });
+    out_reader_ = std::thread([this, fd = out[0]] { pump(fd, stdout_, &stdout_paused_); });
+    err_reader_ = std::thread([this, fd = err[0]] { pump(fd, stderr_, nullptr); });
   }
 
   ~child_process() {
+    pause_stdout(false);
     if (pid_ > 0 && !exit_status_) {
       ::kill(pid_, SIGKILL);
       wait_exit(5s);
@@ -105,6 +106,14 @@ class child_process {
 
   bool started() const { return pid_ > 0; }
   void signal(int number) { ::kill(pid_, number); }
+  // Stops (true) or resumes (false) reading the child's stdout: a stalled log pipe.
+  void pause_stdout(bool paused) {
+    {
+      std::lock_guard lock(mutex_);
+      stdout_paused_ = paused;
+    }
+    changed_.notify_all();
+  }
 
   // The exit code, or nullopt when it did not exit within `limit` (or died by a signal: -signo).
   std::optional<int> wait_exit(std::chrono::milliseconds limit) {
@@ -120,6 +129,7 @@ class child_process {
       std::this_thread::sleep_for(10ms);
     }
     // The pipes close with the process: let the readers drain them.
+    pause_stdout(false);
     if (out_reader_.joinable()) out_reader_.join();
     if (err_reader_.joinable()) err_reader_.join();
     return exit_status_;
@@ -153,9 +163,13 @@ class child_process {
   }
 
  private:
-  void pump(int fd, std::string& into) {
+  void pump(int fd, std::string& into, const bool* paused) {
     char chunk[4096];
     for (;;) {
+      if (paused != nullptr) {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return !*paused; });
+      }
       const ssize_t n = ::read(fd, chunk, sizeof chunk);
       if (n <= 0) break;
       {
@@ -172,6 +186,7 @@ class child_process {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::string stdout_, stderr_;
+  bool stdout_paused_ = false;
   std::thread out_reader_, err_reader_;
 };
 
@@ -474,6 +489,84 @@ TEST(CommandLine, BadConfigurationsExitTwoWithOneLine) {
     EXPECT_EQ(count_lines(last_line), 1U) << result.err;
     EXPECT_EQ(result.out, "") << args;
   }
+}
+
+// ---- the access log (SPEC §7): buffered, bounded, and complete at a clean exit ----
+
+// The lines of `out` whose msg is `message`.
+std::vector<json> lines_with_msg(const std::string& out, const std::string& message) {
+  std::vector<json> found;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    const json parsed = json::parse(line, nullptr, false);
+    if (!parsed.is_discarded() && parsed.value("msg", "") == message) found.push_back(parsed);
+  }
+  return found;
+}
+
+// One keep-alive connection sending requests one after another; reconnects when closed.
+raw_response raw_get(std::unique_ptr<raw_connection>& connection, unsigned short port,
+                     const std::string& target) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (connection == nullptr || !connection->connected()) {
+      connection = std::make_unique<raw_connection>(port);
+    }
+    if (connection->send("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")) {
+      raw_response response = connection->read_response();
+      if (response.status != 0) return response;
+    }
+    connection.reset();
+  }
+  return {};
+}
+
+TEST_F(DrainTest, EveryRequestLineIsWrittenBeforeACleanExit) {
+  auto& gw = launch(0);
+  ASSERT_NE(port, 0);
+  constexpr int requests = 300;
+  std::unique_ptr<raw_connection> connection;
+  for (int i = 0; i < requests; ++i) {
+    ASSERT_EQ(raw_get(connection, port, "/healthz").status, 200) << "request " << i;
+  }
+  // At once: the last lines are still in the logger's buffer (it writes every 200 ms).
+  gw.signal(SIGTERM);
+  const auto code = gw.wait_exit(20s);
+  ASSERT_TRUE(code.has_value()) << gw.out();
+  EXPECT_EQ(*code, 0) << gw.err();
+  EXPECT_EQ(lines_with_msg(gw.out(), "request").size(), static_cast<std::size_t>(requests));
+  EXPECT_EQ(lines_with_msg(gw.out(), "stopped").size(), 1u);
+  expect_clean_output();
+}
+
+TEST_F(DrainTest, AStalledStdoutNeitherBlocksRequestsNorTheExitAndDropsAreCounted) {
+  auto& gw = launch(0);
+  ASSERT_NE(port, 0);
+  gw.pause_stdout(true);  // from now on nobody reads the log pipe
+  // Each request logs its ~7 KB path: 1,500 of them are far more than the pipe (64 KiB) and the
+  // logger's buffer (8 MiB) hold together.
+  const std::string target = "/" + std::string(7000, 'p');
+  constexpr int requests = 1500;
+  std::unique_ptr<raw_connection> connection;
+  for (int i = 0; i < requests; ++i) {
+    // Each answer comes within raw_connection's bounded wait: the I/O thread never waits for
+    // the log.
+    ASSERT_EQ(raw_get(connection, port, target).status, 404) << "request " << i;
+  }
+  const raw_response metrics = raw_get(connection, port, "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  const std::string name = "image_gateway_log_lines_dropped_total ";
+  const auto at = metrics.body.find("\n" + name);
+  ASSERT_NE(at, std::string::npos) << metrics.body;
+  const double dropped = std::stod(metrics.body.substr(at + 1 + name.size()));
+  EXPECT_GT(dropped, 100) << "about 2 MB of 7 KB lines did not fit";
+  EXPECT_LT(dropped, requests);
+
+  // A clean exit while nobody reads: bounded (the logger gives up on stdout after 5 s).
+  connection.reset();
+  gw.signal(SIGTERM);
+  const auto code = gw.wait_exit(30s);
+  ASSERT_TRUE(code.has_value()) << "a blocked stdout held the exit";
+  EXPECT_EQ(*code, 0) << gw.err();
 }
 
 }  // namespace

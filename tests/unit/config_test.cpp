@@ -87,6 +87,7 @@ TEST(ConfigDefaults, EveryKeyButAppsHasItsSpecDefault) {
   EXPECT_EQ(c.fetch.timeout, 10000ms);
   EXPECT_EQ(c.fetch.max_redirects, 3);
   EXPECT_TRUE(c.fetch.allow_networks.empty());
+  EXPECT_TRUE(c.fetch.revalidate);
   EXPECT_EQ(c.cache.max_entries, 100000u);
   EXPECT_EQ(c.log.level, log_level::info);
 }
@@ -140,7 +141,8 @@ constexpr const char* spec_example = R"({
     "connect_timeout_ms": 3000,
     "timeout_ms": 10000,
     "max_redirects": 3,
-    "allow_networks": []
+    "allow_networks": [],
+    "revalidate": true
   },
   "cache": { "max_entries": 100000 },
   "log": { "level": "info" }
@@ -183,7 +185,7 @@ TEST(ConfigValues, EveryKeyIsRead) {
              "proxy": "http://user:pw@egress:3128", "max_connections": 256},
     "images": {"big": {"width": 10, "height": 20, "max_bytes": 30},
                "small": {"width": 1, "height": 1, "max_bytes": 1}, "verify_decode": false},
-    "fetch": {"connect_timeout_ms": 6, "timeout_ms": 7, "max_redirects": 0},
+    "fetch": {"connect_timeout_ms": 6, "timeout_ms": 7, "max_redirects": 0, "revalidate": false},
     "cache": {"max_entries": 0},
     "log": {"level": "debug"}
   })",
@@ -219,6 +221,7 @@ TEST(ConfigValues, EveryKeyIsRead) {
   EXPECT_EQ(c.fetch.connect_timeout, 6ms);
   EXPECT_EQ(c.fetch.timeout, 7ms);
   EXPECT_EQ(c.fetch.max_redirects, 0);
+  EXPECT_FALSE(c.fetch.revalidate);
   EXPECT_EQ(c.cache.max_entries, 0u);
   EXPECT_EQ(c.log.level, log_level::debug);
 }
@@ -269,6 +272,8 @@ TEST(ConfigTypes, WrongTypesNameThePath) {
   EXPECT_CONFIG_ERROR(with_app(R"("server": [])"), "server: expected an object");
   EXPECT_CONFIG_ERROR(with_app(R"("images": {"verify_decode": "yes"})"),
                       "images.verify_decode: expected true or false");
+  EXPECT_CONFIG_ERROR(with_app(R"("fetch": {"revalidate": "no"})"),
+                      "fetch.revalidate: expected true or false");
   EXPECT_CONFIG_ERROR(with_app(R"("fetch": {"allow_networks": "10.0.0.0/8"})"),
                       "fetch.allow_networks: expected an array");
   EXPECT_CONFIG_ERROR(with_app(R"("fetch": {"allow_networks": [1]})"),

@@ -1,11 +1,14 @@
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 #include "image_gateway/log/logger.hpp"
 
@@ -20,20 +23,21 @@ class LoggerTest : public ::testing::Test {
     if (file_ != nullptr) std::fclose(file_);
   }
 
-  std::vector<std::string> lines() {
-    std::fflush(file_);
-    std::rewind(file_);
-    std::vector<std::string> out;
-    std::string current;
-    for (int c = std::fgetc(file_); c != EOF; c = std::fgetc(file_)) {
-      if (c == '\n') {
-        out.push_back(current);
-        current.clear();
-      } else {
-        current.push_back(static_cast<char>(c));
-      }
+  // Everything the logger wrote, read with pread (its writer thread owns the file offset).
+  std::vector<std::string> lines(logger& log) {
+    EXPECT_TRUE(log.flush());
+    std::string text;
+    char chunk[4096];
+    off_t offset = 0;
+    for (ssize_t n; (n = ::pread(::fileno(file_), chunk, sizeof chunk, offset)) > 0; offset += n) {
+      text.append(chunk, static_cast<std::size_t>(n));
     }
-    EXPECT_EQ(current, "") << "the last line is not terminated";
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (std::size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+      out.push_back(text.substr(start, end - start));
+    }
+    EXPECT_EQ(start, text.size()) << "the last line is not terminated";
     return out;
   }
 
@@ -43,7 +47,7 @@ class LoggerTest : public ::testing::Test {
 TEST_F(LoggerTest, OneJsonLineWithTimeLevelMsgFirstThenFields) {
   logger log(log_level::info, file_);
   log.write(log_level::info, "request", {{"status", 200}, {"app_key", "k1"}, {"path", "/v4"}});
-  const auto all = lines();
+  const auto all = lines(log);
   ASSERT_EQ(all.size(), 1u);
   const std::string& line = all[0];
   EXPECT_EQ(line.rfind("{\"time\":\"", 0), 0u) << line;
@@ -62,7 +66,7 @@ TEST_F(LoggerTest, OneJsonLineWithTimeLevelMsgFirstThenFields) {
 TEST_F(LoggerTest, TimeIsUtcIsoWithMilliseconds) {
   logger log(log_level::debug, file_);
   log.write(log_level::debug, "x");
-  const auto all = lines();
+  const auto all = lines(log);
   ASSERT_EQ(all.size(), 1u);
   const std::string time = nlohmann::json::parse(all[0]).at("time");
   EXPECT_TRUE(std::regex_match(time, std::regex(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)")))
@@ -80,7 +84,7 @@ TEST_F(LoggerTest, LevelsBelowTheThresholdAreDropped) {
   log.write(log_level::error, "e");
   log.set_level(log_level::debug);
   log.write(log_level::debug, "d2");
-  const auto all = lines();
+  const auto all = lines(log);
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(nlohmann::json::parse(all[0]).at("msg"), "w");
   EXPECT_EQ(nlohmann::json::parse(all[0]).at("level"), "warn");
@@ -92,7 +96,7 @@ TEST_F(LoggerTest, InvalidUtf8IsReplacedNotThrown) {
   logger log(log_level::info, file_);
   ASSERT_NO_THROW(log.write(log_level::info, "bad \xff msg",
                             {{"path", "/v4/\xc3("}, {std::string("k\xfe"), "v"}}));
-  const auto all = lines();
+  const auto all = lines(log);
   ASSERT_EQ(all.size(), 1u);
   nlohmann::json json;
   ASSERT_NO_THROW(json = nlohmann::json::parse(all[0]));
@@ -103,7 +107,7 @@ TEST_F(LoggerTest, InvalidUtf8IsReplacedNotThrown) {
 TEST_F(LoggerTest, ControlCharactersStayOnOneLine) {
   logger log(log_level::info, file_);
   log.write(log_level::info, "line1\nline2", {{"ua", "a\r\nb"}});
-  const auto all = lines();
+  const auto all = lines(log);
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(nlohmann::json::parse(all[0]).at("msg"), "line1\nline2");
 }
@@ -111,7 +115,7 @@ TEST_F(LoggerTest, ControlCharactersStayOnOneLine) {
 TEST_F(LoggerTest, FieldsCannotOverrideTheLeadingKeys) {
   logger log(log_level::info, file_);
   log.write(log_level::info, "real", {{"msg", "fake"}, {"level", "debug"}, {"n", 1}});
-  const auto json = nlohmann::json::parse(lines().at(0));
+  const auto json = nlohmann::json::parse(lines(log).at(0));
   EXPECT_EQ(json.at("msg"), "real");
   EXPECT_EQ(json.at("level"), "info");
   EXPECT_EQ(json.at("n"), 1);
@@ -120,7 +124,7 @@ TEST_F(LoggerTest, FieldsCannotOverrideTheLeadingKeys) {
 TEST_F(LoggerTest, NonObjectFieldsAreKeptUnderFields) {
   logger log(log_level::info, file_);
   log.write(log_level::info, "m", nlohmann::json::array({1, 2}));
-  const auto json = nlohmann::json::parse(lines().at(0));
+  const auto json = nlohmann::json::parse(lines(log).at(0));
   EXPECT_EQ(json.at("fields"), nlohmann::json::array({1, 2}));
 }
 
@@ -135,9 +139,53 @@ TEST_F(LoggerTest, ConcurrentWritersNeverInterleaveLines) {
     });
   }
   for (auto& thread : threads) thread.join();
-  const auto all = lines();
+  const auto all = lines(log);
   ASSERT_EQ(all.size(), 800u);
   for (const auto& line : all) ASSERT_TRUE(nlohmann::json::accept(line)) << line;
+}
+
+TEST_F(LoggerTest, WriteFieldsBuildsTheSameLineWithoutATree) {
+  logger log(log_level::info, file_);
+  log.write_fields(log_level::info, "request", [](json_writer& line) {
+    line.member("app_key", "k1");
+    line.member("duration_ms", 1.0);
+    line.member("path", "/v4/\"quoted\"\n\xff");
+    line.member("status", 401);
+  });
+  log.write_fields(log_level::debug, "dropped below the level", [](json_writer& line) {
+    ADD_FAILURE() << "fields of a disabled level are not even built";
+    line.member("x", 1);
+  });
+  const auto all = lines(log);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].rfind("{\"time\":\"", 0), 0u);
+  EXPECT_NE(all[0].find(R"("level":"info","msg":"request","app_key":"k1","duration_ms":1.0,)"),
+            std::string::npos)
+      << all[0];
+  const auto json = nlohmann::json::parse(all[0]);
+  EXPECT_EQ(json.at("path"), "/v4/\"quoted\"\n\xEF\xBF\xBD");
+  EXPECT_EQ(json.at("status"), 401);
+  EXPECT_EQ(json.size(), 7u);
+}
+
+TEST_F(LoggerTest, DroppedLinesAreCountedNotBlocked) {
+  // A pipe nobody reads, and room for a few lines only.
+  std::signal(SIGPIPE, SIG_IGN);  // as main() does: a closed pipe is an error, not a signal
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::FILE* stalled = ::fdopen(fds[1], "w");
+  ASSERT_NE(stalled, nullptr);
+  {
+    logger log(log_level::info, stalled,
+               {.chunk_bytes = 1024,
+                .max_pending_bytes = 4096,
+                .flush_interval = std::chrono::milliseconds(1)});
+    for (int i = 0; i < 2000; ++i) log.write(log_level::info, std::string(200, 'x'));
+    EXPECT_GT(log.dropped(), 1000u);
+    ::close(fds[0]);  // the writer's blocked write now fails, and stop() can end
+    EXPECT_TRUE(log.stop(std::chrono::seconds(10)));
+  }
+  std::fclose(stalled);
 }
 
 TEST(LogLevelNames, ToString) {

@@ -39,6 +39,21 @@ TEST(Sha256, RepeatedAndConcurrentCallsAgree) {
   EXPECT_EQ(sha256_hex(std::string(1000000, 'a')), million_a_digest);
 }
 
+// The digest of a body hashed as it arrives, in pieces of any size, is the one-shot digest.
+TEST(Sha256Stream, PiecesGiveTheOneShotDigestAndTheStreamStartsOver) {
+  sha256_stream stream;
+  EXPECT_EQ(stream.finish_hex(), empty_digest);
+  stream.update("a");
+  stream.update("");
+  stream.update("bc");
+  EXPECT_EQ(stream.finish_hex(), abc_digest);
+  const std::string million(1000000, 'a');
+  for (std::size_t at = 0; at < million.size(); at += 16384) {
+    stream.update(std::string_view(million).substr(at, 16384));
+  }
+  EXPECT_EQ(stream.finish_hex(), million_a_digest);
+}
+
 TEST(ConstantTimeEqual, ComparesContentsAndLengths) {
   EXPECT_TRUE(constant_time_equal("abc", "abc"));
   EXPECT_FALSE(constant_time_equal("abc", "abd"));

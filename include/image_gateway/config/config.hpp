@@ -63,6 +63,7 @@ struct fetch_config {
   milliseconds timeout{10000};
   int max_redirects = 3;
   std::vector<ip_network> allow_networks;
+  bool revalidate = true;  // SPEC §5 "Revalidation" (needs the upload cache)
 };
 
 struct cache_config {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -56,6 +57,14 @@ struct http_request {
   // Checked against the address actually connected to, on every hop; null: no check.
   std::shared_ptr<const address_policy> connect_policy;
   std::string proxy;  // "" : direct; environment proxy variables are never used
+  // SHA-256 the body as it arrives (http_response::body_sha256): no second pass over it.
+  bool hash_body = false;
+};
+
+// A header of the final answer: name in lower case, value without surrounding blanks.
+struct http_header {
+  std::string name;
+  std::string value;
 };
 
 struct http_response {
@@ -64,9 +73,16 @@ struct http_response {
   long http_status = 0;
   std::string content_type;
   std::string body;
+  std::vector<http_header> headers;  // of the final answer (not of redirect hops)
+  int redirects = 0;                 // redirect hops followed
+  std::string body_sha256;           // lower-case hex, when http_request::hash_body
   std::chrono::microseconds elapsed{0};
   std::size_t connections_opened = 0;  // new connections this transfer made (reuse metrics)
 };
+
+// The value of the final answer's header `name` (lower case); empty when absent. Several
+// headers of one name are joined with ", " (RFC 9110 §5.3).
+std::string header_value(const http_response& response, std::string_view name);
 
 // An asynchronous HTTP client. Thread-safe. Completions run on the client's own thread and
 // must be quick: post real work elsewhere (async_perform does).

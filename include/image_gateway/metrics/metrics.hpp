@@ -193,6 +193,9 @@ struct registry {
   gauge connections{"image_gateway_connections_open", "Client connections open now."};
   gauge_family build_info{
       "image_gateway_build_info", "Always 1; the version as a label.", {"version"}};
+  gauge log_lines_dropped{"image_gateway_log_lines_dropped_total",
+                          "Log lines dropped because stdout did not take them (a stalled pipe).",
+                          "counter"};
   // Shared state for replicas (SPEC §8); rendered only when redis.url is set.
   gauge redis_up{"image_gateway_redis_up",
                  "1 while the connection to Redis is up and shared state is used, else 0."};

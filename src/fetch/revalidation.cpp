@@ -1,0 +1,174 @@
+#include "image_gateway/fetch/revalidation.hpp"
+
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <ctime>
+
+namespace image_gateway {
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+bool equal_nocase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A Cache-Control directive by name, whatever its case or argument ("private="x"").
+bool has_directive(std::string_view cache_control, std::string_view name) {
+  while (!cache_control.empty()) {
+    const auto comma = cache_control.find(',');
+    std::string_view item = trim(cache_control.substr(0, comma));
+    item = trim(item.substr(0, item.find('=')));
+    if (equal_nocase(item, name)) return true;
+    if (comma == std::string_view::npos) break;
+    cache_control.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// A strong entity tag: one quoted string of etagc characters (RFC 9110 §8.8.3), no W/.
+bool strong_etag(std::string_view etag) {
+  if (etag.size() < 2 || etag.front() != '"' || etag.back() != '"') return false;
+  for (const char c : etag.substr(1, etag.size() - 2)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte == '"' || byte < 0x21 || byte == 0x7f) return false;
+  }
+  return true;
+}
+
+int number(std::string_view text) {
+  int value = -1;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size()) return -1;
+  return value;
+}
+
+}  // namespace
+
+std::optional<long long> parse_http_date(std::string_view text) {
+  // "Sun, 06 Nov 1994 08:49:37 GMT": fixed positions.
+  text = trim(text);
+  static constexpr std::array<std::string_view, 7> days = {"Sun", "Mon", "Tue", "Wed",
+                                                           "Thu", "Fri", "Sat"};
+  static constexpr std::array<std::string_view, 12> months = {
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  if (text.size() != 29 || text.substr(3, 2) != ", " || text[7] != ' ' || text[11] != ' ' ||
+      text[16] != ' ' || text[19] != ':' || text[22] != ':' || text.substr(25) != " GMT") {
+    return std::nullopt;
+  }
+  bool day_ok = false;
+  for (const auto day : days) day_ok = day_ok || text.substr(0, 3) == day;
+  int month = -1;
+  for (int i = 0; i < 12; ++i) {
+    if (text.substr(8, 3) == months[static_cast<std::size_t>(i)]) month = i;
+  }
+  const int mday = number(text.substr(5, 2));
+  const int year = number(text.substr(12, 4));
+  const int hour = number(text.substr(17, 2));
+  const int minute = number(text.substr(20, 2));
+  const int second = number(text.substr(23, 2));
+  if (!day_ok || month < 0 || mday < 1 || mday > 31 || year < 1970 || hour < 0 || hour > 23 ||
+      minute < 0 || minute > 59 || second < 0 || second > 60) {
+    return std::nullopt;
+  }
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month;
+  tm.tm_mday = mday;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  return static_cast<long long>(::timegm(&tm));
+}
+
+std::optional<validators> revalidatable(const origin_answer& answer) {
+  if (answer.redirects > 0) return std::nullopt;
+  if (has_directive(answer.cache_control, "no-store") ||
+      has_directive(answer.cache_control, "private")) {
+    return std::nullopt;
+  }
+  validators found;
+  if (const auto etag = trim(answer.etag); strong_etag(etag)) found.etag = std::string(etag);
+  const auto modified = parse_http_date(answer.last_modified);
+  const auto date = parse_http_date(answer.date);
+  if (modified && date && *modified + 1 <= *date) {
+    found.last_modified = std::string(trim(answer.last_modified));
+  }
+  if (found.empty()) return std::nullopt;
+  return found;
+}
+
+revalidation_memo::revalidation_memo(std::size_t max_entries, clock::duration max_age)
+    : max_entries_(max_entries), max_age_(max_age) {}
+
+std::string revalidation_memo::key_of(std::string_view url, image_kind kind) {
+  std::string key(kind_name(kind));
+  key += '|';
+  key += url;
+  return key;
+}
+
+std::optional<remembered_image> revalidation_memo::find(std::string_view url, image_kind kind,
+                                                        clock::time_point now) {
+  if (max_entries_ == 0) return std::nullopt;
+  const std::string key = key_of(url, kind);
+  const std::lock_guard lock(mutex_);
+  const auto found = index_.find(key);
+  if (found == index_.end()) return std::nullopt;
+  const auto it = found->second;
+  if (now >= it->expires_at) {
+    index_.erase(found);
+    lru_.erase(it);
+    return std::nullopt;
+  }
+  lru_.splice(lru_.begin(), lru_, it);
+  return it->image;
+}
+
+void revalidation_memo::remember(std::string_view url, image_kind kind, remembered_image image,
+                                 clock::time_point now) {
+  if (max_entries_ == 0 || image.sent.empty()) return;
+  std::string key = key_of(url, kind);
+  const std::lock_guard lock(mutex_);
+  if (const auto found = index_.find(key); found != index_.end()) {
+    const auto it = found->second;
+    it->image = std::move(image);
+    it->expires_at = now + max_age_;
+    lru_.splice(lru_.begin(), lru_, it);
+    return;
+  }
+  lru_.push_front(entry{key, std::move(image), now + max_age_});
+  index_.emplace(std::move(key), lru_.begin());
+  while (lru_.size() > max_entries_) {
+    index_.erase(lru_.back().key);
+    lru_.pop_back();
+  }
+}
+
+void revalidation_memo::forget(std::string_view url, image_kind kind) {
+  const std::string key = key_of(url, kind);
+  const std::lock_guard lock(mutex_);
+  if (const auto found = index_.find(key); found != index_.end()) {
+    lru_.erase(found->second);
+    index_.erase(found);
+  }
+}
+
+std::size_t revalidation_memo::size() const {
+  const std::lock_guard lock(mutex_);
+  return lru_.size();
+}
+
+}  // namespace image_gateway

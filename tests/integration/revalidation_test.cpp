@@ -1,0 +1,278 @@
+// SPEC §5 "Revalidation": the real gateway against a fake origin that speaks ETag,
+// Last-Modified and 304, and a fake OPPO. What is remembered, what is sent, what a 304 means.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "fakes/test_servers.hpp"
+#include "image_gateway/metrics/metrics.hpp"
+#include "image_gateway/util/sample_images.hpp"
+#include "integration/error_assertions.hpp"
+
+namespace image_gateway::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* date = "Mon, 30 Nov 2026 12:00:00 GMT";
+constexpr const char* an_hour_before = "Mon, 30 Nov 2026 11:00:00 GMT";
+
+class RevalidationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    origin.serve("/big.png", samples::png(984, 369, 201));
+    origin.serve("/small.png", samples::png(144, 144, 202));
+  }
+
+  gateway_under_test& start(config c) {
+    gateway = std::make_unique<gateway_under_test>(std::move(c));
+    return *gateway;
+  }
+  gateway_under_test& start() { return start(test_config(oppo.base_url())); }
+
+  std::string body(const std::string& big, const std::string& small = "") const {
+    json request = json::object();
+    if (!big.empty()) request["big_picture_url"] = origin.url(big);
+    if (!small.empty()) request["small_picture_url"] = origin.url(small);
+    return request.dump();
+  }
+
+  // A request that must succeed: its answer, parsed, and its X-Cache.
+  json ok(const std::string& request_body, const std::string& cache) {
+    const auto response = post_images(*gateway, request_body);
+    EXPECT_EQ(response.status, 200) << response.body << response.error;
+    EXPECT_EQ(response.header("x-cache"), cache) << response.body;
+    return json::parse(response.body, nullptr, false);
+  }
+
+  double fetches(const std::string& outcome) {
+    return gateway->api().metrics().fetches.value({outcome});
+  }
+  std::uint64_t uploads() { return oppo.api().stats().uploads_accepted; }
+
+  // The "bytes_fetched" of the last request line in the log.
+  long long last_bytes_fetched() {
+    long long bytes = -1;
+    std::istringstream in(gateway->log_output());
+    for (std::string line; std::getline(in, line);) {
+      const json parsed = json::parse(line, nullptr, false);
+      if (!parsed.is_discarded() && parsed.value("msg", "") == "request") {
+        bytes = parsed.value("bytes_fetched", -1LL);
+      }
+    }
+    return bytes;
+  }
+
+  fake_origin origin;
+  fake_oppo_server oppo;
+  std::unique_ptr<gateway_under_test> gateway;
+};
+
+TEST_F(RevalidationTest, StrongEtagIsSentAnd304AnswersFromTheCacheWithoutBytes) {
+  origin.set_headers("/big.png", {{"ETag", "\"big-v1\""}});
+  origin.set_headers("/small.png", {{"ETag", "\"small-v1\""}});
+  origin.honour_validators("/big.png");
+  origin.honour_validators("/small.png");
+  start();
+  const json first = ok(body("/big.png", "/small.png"), "miss");
+  EXPECT_GT(last_bytes_fetched(), 0);
+  const json second = ok(body("/big.png", "/small.png"), "hit");
+  EXPECT_EQ(second, first);
+  EXPECT_EQ(uploads(), 2u);
+  EXPECT_EQ(origin.validators_seen("/big.png"),
+            (std::vector<std::string>{"", "If-None-Match: \"big-v1\""}));
+  EXPECT_EQ(origin.validators_seen("/small.png"),
+            (std::vector<std::string>{"", "If-None-Match: \"small-v1\""}));
+  EXPECT_EQ(fetches("not_modified"), 2);
+  EXPECT_EQ(fetches("ok"), 2);
+  EXPECT_EQ(last_bytes_fetched(), 0);  // a 304 hit transfers no image bytes
+  // And again: the memo stays.
+  ok(body("/big.png", "/small.png"), "hit");
+  EXPECT_EQ(fetches("not_modified"), 4);
+  EXPECT_NE(gateway->api().metrics().render().find(
+                "image_gateway_fetches_total{outcome=\"not_modified\"} 4"),
+            std::string::npos);
+}
+
+TEST_F(RevalidationTest, LastModifiedASecondOlderThanDateIsSentAsIfModifiedSince) {
+  origin.set_headers("/big.png", {{"Last-Modified", an_hour_before}, {"Date", date}});
+  origin.honour_validators("/big.png");
+  start();
+  ok(body("/big.png"), "miss");
+  ok(body("/big.png"), "hit");
+  EXPECT_EQ(origin.validators_seen("/big.png"),
+            (std::vector<std::string>{"", std::string("If-Modified-Since: ") + an_hour_before}));
+  EXPECT_EQ(fetches("not_modified"), 1);
+}
+
+TEST_F(RevalidationTest, LastModifiedInTheSameSecondAsDateIsNotAValidator) {
+  origin.set_headers("/big.png", {{"Last-Modified", date}, {"Date", date}});
+  origin.honour_validators("/big.png");
+  start();
+  ok(body("/big.png"), "miss");
+  ok(body("/big.png"), "hit");  // from the hash of the bytes, fetched again in full
+  EXPECT_EQ(origin.validators_seen("/big.png"), (std::vector<std::string>{"", ""}));
+  EXPECT_EQ(fetches("not_modified"), 0);
+  EXPECT_EQ(fetches("ok"), 2);
+}
+
+TEST_F(RevalidationTest, AWeakEtagAloneIsNeverSent) {
+  origin.set_headers("/big.png", {{"ETag", "W/\"weak\""}});
+  origin.honour_validators("/big.png");
+  start();
+  ok(body("/big.png"), "miss");
+  ok(body("/big.png"), "hit");
+  EXPECT_EQ(origin.validators_seen("/big.png"), (std::vector<std::string>{"", ""}));
+  EXPECT_EQ(fetches("not_modified"), 0);
+}
+
+TEST_F(RevalidationTest, NoStoreAndPrivateAnswersAreNotRemembered) {
+  origin.serve("/private.png", samples::png(984, 369, 203));
+  origin.set_headers("/big.png", {{"ETag", "\"e1\""}, {"Cache-Control", "no-store"}});
+  origin.set_headers("/private.png",
+                     {{"ETag", "\"e2\""}, {"Cache-Control", "max-age=60, private"}});
+  origin.honour_validators("/big.png");
+  origin.honour_validators("/private.png");
+  start();
+  ok(body("/big.png"), "miss");
+  ok(body("/big.png"), "hit");
+  ok(body("/private.png"), "miss");
+  ok(body("/private.png"), "hit");
+  EXPECT_EQ(origin.validators_seen("/big.png"), (std::vector<std::string>{"", ""}));
+  EXPECT_EQ(origin.validators_seen("/private.png"), (std::vector<std::string>{"", ""}));
+}
+
+TEST_F(RevalidationTest, NothingIsRememberedAfterARedirect) {
+  origin.redirect("/moved.png", origin.url("/big.png"));
+  origin.set_headers("/big.png", {{"ETag", "\"e1\""}});
+  origin.honour_validators("/big.png");
+  start();
+  ok(body("/moved.png"), "miss");
+  ok(body("/moved.png"), "hit");
+  // Validators never went to the first hop nor, through it, to the second.
+  EXPECT_EQ(origin.validators_seen("/moved.png"), (std::vector<std::string>{"", ""}));
+  EXPECT_EQ(origin.validators_seen("/big.png"), (std::vector<std::string>{"", ""}));
+}
+
+TEST_F(RevalidationTest, ARevalidationAnsweredWithARedirectIsNotFollowedWithTheValidators) {
+  origin.set_headers("/big.png", {{"ETag", "\"e1\""}});
+  origin.honour_validators("/big.png");
+  origin.serve("/elsewhere.png", samples::png(984, 369, 205));
+  origin.set_headers("/elsewhere.png", {{"ETag", "\"e1\""}});
+  origin.honour_validators("/elsewhere.png");
+  start();
+  ok(body("/big.png"), "miss");
+  origin.redirect("/big.png", origin.url("/elsewhere.png"));
+  ok(body("/big.png"), "miss");  // the redirect's target, fetched without validators
+  EXPECT_EQ(origin.validators_seen("/big.png"),
+            (std::vector<std::string>{"", "If-None-Match: \"e1\"", ""}));
+  EXPECT_EQ(origin.validators_seen("/elsewhere.png"), (std::vector<std::string>{""}));
+  EXPECT_EQ(uploads(), 2u);
+}
+
+TEST_F(RevalidationTest, A304ToARequestWithoutValidatorsIsAFailedFetch) {
+  origin.serve("/liar.png", "", "image/png", 304);
+  start();
+  const auto response = post_images(*gateway, body("/liar.png"));
+  expect_error(response, 400, 21003, "Parameter value is invalid",
+               {"big_picture_url", "304 Not Modified", "without validators"});
+  EXPECT_EQ(uploads(), 0u);
+}
+
+TEST_F(RevalidationTest, AChangedImageIsFetchedAndUploadedAgain) {
+  origin.set_headers("/big.png", {{"ETag", "\"v1\""}});
+  origin.honour_validators("/big.png");
+  start();
+  const json first = ok(body("/big.png"), "miss");
+  // The origin now has another image under a new ETag: the old one does not match.
+  origin.serve("/big.png", samples::png(984, 369, 204));
+  origin.set_headers("/big.png", {{"ETag", "\"v2\""}});
+  const json second = ok(body("/big.png"), "miss");
+  EXPECT_NE(second.value("big_picture_id", ""), first.value("big_picture_id", ""));
+  EXPECT_EQ(uploads(), 2u);
+  // The new validators replaced the old ones.
+  const json third = ok(body("/big.png"), "hit");
+  EXPECT_EQ(third, second);
+  EXPECT_EQ(origin.validators_seen("/big.png"),
+            (std::vector<std::string>{"", "If-None-Match: \"v1\"", "If-None-Match: \"v2\""}));
+}
+
+TEST_F(RevalidationTest, ValidatorsAreSentOnlyWhenTheUploadCacheHasTheId) {
+  // Two apps on two OPPO apps: the second app's cache has no id for the remembered digest.
+  fake_oppo_server two_apps(
+      {fake_oppo_server::default_oppo_app(), {"oppo-second", "second-secret"}});
+  config c = test_config(two_apps.base_url());
+  c.apps.push_back({"second-app", "second-app-secret", {"oppo-second", "second-secret"}, 0});
+  origin.set_headers("/big.png", {{"ETag", "\"e1\""}});
+  origin.honour_validators("/big.png");
+  start(std::move(c));
+  ok(body("/big.png"), "miss");
+  const auto other = http_call("POST", gateway->url("/v4/image/oppo"), body("/big.png"),
+                               {basic_header("second-app", "second-app-secret")});
+  EXPECT_EQ(other.status, 200) << other.body;
+  EXPECT_EQ(other.header("x-cache"), "miss");
+  EXPECT_EQ(two_apps.api().stats().uploads_accepted, 2u);
+  // The second app's fetch carried no validators: a 304 could not have given it an id.
+  EXPECT_EQ(origin.validators_seen("/big.png"), (std::vector<std::string>{"", ""}));
+  // Both apps now have ids: both revalidate.
+  ok(body("/big.png"), "hit");
+  EXPECT_EQ(origin.validators_seen("/big.png").back(), "If-None-Match: \"e1\"");
+}
+
+TEST_F(RevalidationTest, RevalidateFalseSendsNoValidators) {
+  origin.set_headers("/big.png", {{"ETag", "\"e1\""}});
+  origin.honour_validators("/big.png");
+  config c = test_config(oppo.base_url());
+  c.fetch.revalidate = false;
+  start(std::move(c));
+  ok(body("/big.png"), "miss");
+  ok(body("/big.png"), "hit");
+  EXPECT_EQ(origin.validators_seen("/big.png"), (std::vector<std::string>{"", ""}));
+  EXPECT_EQ(fetches("not_modified"), 0);
+}
+
+TEST_F(RevalidationTest, WithTheUploadCacheOffNothingIsRemembered) {
+  origin.set_headers("/big.png", {{"ETag", "\"e1\""}});
+  origin.honour_validators("/big.png");
+  config c = test_config(oppo.base_url());
+  c.cache.max_entries = 0;
+  start(std::move(c));
+  ok(body("/big.png"), "miss");
+  ok(body("/big.png"), "miss");
+  EXPECT_EQ(origin.validators_seen("/big.png"), (std::vector<std::string>{"", ""}));
+}
+
+TEST_F(RevalidationTest, OneFetchPerUrlAtATime) {
+  origin.set_headers("/big.png", {{"ETag", "\"e1\""}});
+  origin.honour_validators("/big.png");
+  config c = test_config(oppo.base_url());
+  c.fetch.timeout = 20s;
+  c.server.request_deadline = 30s;
+  start(std::move(c));
+  ok(body("/big.png"), "miss");
+  // The origin now takes 2 s: requests arriving meanwhile wait for the one fetch in progress.
+  origin.delay("/big.png", 2000ms);
+  constexpr int callers = 6;
+  std::vector<std::future<client_response>> answers;
+  for (int i = 0; i < callers; ++i) {
+    answers.push_back(
+        std::async(std::launch::async, [&] { return post_images(*gateway, body("/big.png")); }));
+  }
+  for (auto& answer : answers) {
+    const auto response = answer.get();
+    EXPECT_EQ(response.status, 200) << response.body << response.error;
+    EXPECT_EQ(response.header("x-cache"), "hit");
+  }
+  // One fetch for the first request, one (two, should a caller come late on a loaded
+  // machine) for the rest; without sharing it would be 1 + callers.
+  EXPECT_LE(origin.hits("/big.png"), 3u);
+  EXPECT_LE(fetches("not_modified"), 2);
+  EXPECT_EQ(uploads(), 1u);
+}
+
+}  // namespace
+}  // namespace image_gateway::testing
