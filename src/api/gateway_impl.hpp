@@ -12,8 +12,10 @@
 
 #include "image_fetch.hpp"
 #include "image_gateway/api/gateway.hpp"
+#include "image_gateway/api/image_form.hpp"
 #include "image_gateway/api/image_request.hpp"
 #include "image_gateway/api/rate_limit.hpp"
+#include "image_gateway/api/request_options.hpp"
 #include "image_gateway/auth/basic_auth.hpp"
 #include "image_gateway/cache/upload_cache.hpp"
 #include "image_gateway/log/logger.hpp"
@@ -70,7 +72,9 @@ class in_flight_slot {
 // An image request that passed the checks needing no I/O: who asks, and for what.
 struct admitted_request {
   const app_config* app = nullptr;
-  image_request asked;
+  image_request asked;             // the URLs of a JSON body
+  std::optional<image_form> form;  // set instead when the images came in a multipart body
+  request_options options;         // ?dry_run=true
 };
 
 struct gateway::impl {
@@ -108,8 +112,9 @@ struct gateway::impl {
   // Authentication, then the app's rate limit (SPEC order); sets trace.app_key and trace.rate.
   result<const app_config*> check_caller(const api_request& request, request_trace& trace);
   // POST /v4/image/oppo once routed, the part without I/O in SPEC order: auth, rate limit,
-  // body. An error is the request's answer; it costs no coroutine and no upstream call.
-  result<admitted_request> admit(const api_request& request, request_trace& trace);
+  // query options, body. An error is the request's answer; it costs no coroutine and no
+  // upstream call. A multipart body moves into the admitted request (its parts are views).
+  result<admitted_request> admit(api_request& request, request_trace& trace);
   // The rest, for an admitted request: fetch, checks, cache, upload.
   boost::asio::awaitable<api_response> upload_images(const admitted_request& admitted,
                                                      request_trace& trace);

@@ -11,8 +11,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "dry_run.hpp"
 #include "gateway_impl.hpp"
 #include "image_gateway/api/image_request.hpp"
+#include "image_gateway/api/multipart_form.hpp"
 #include "image_gateway/image/image_check.hpp"
 #include "image_gateway/util/sha256.hpp"
 
@@ -26,9 +28,11 @@ using steady_time = std::chrono::steady_clock::time_point;
 // One image of the request as it moves through the stages.
 struct image_job {
   image_kind kind;
-  std::string url;
+  std::string url;         // empty when the bytes came in a multipart body
+  std::string_view field;  // what details name: "big_picture_url", or "big_picture" (multipart)
   const image_rule* rule = nullptr;
   std::optional<result<fetched_image>> fetched;
+  shared_bytes bytes;  // fetched, or a view into the request body: never copied
   std::optional<image_facts> facts;
   std::string digest;
   std::optional<std::string> picture_id;  // from the cache or the upload
@@ -60,18 +64,16 @@ void lower_decode_thread_priority() {
 // the awaiting coroutine resumes on its own executor. (A plain handler, not a lambda coroutine:
 // GCC 12 mishandles the captures of a coroutine lambda handed to co_spawn.)
 template <class Token>
-auto async_verify_decode(net::thread_pool& pool, std::shared_ptr<const std::string> bytes,
-                         image_kind kind, Token&& token) {
+auto async_verify_decode(net::thread_pool& pool, shared_bytes bytes, std::string_view field,
+                         Token&& token) {
   return net::async_initiate<Token, void(std::optional<api_error>)>(
-      [&pool](auto handler, std::shared_ptr<const std::string> image, image_kind which) {
+      [&pool](auto handler, shared_bytes image, std::string_view which) {
         auto resume_on = net::get_associated_executor(handler);
         auto work = net::make_work_guard(resume_on);
         net::post(pool, [handler = std::move(handler), work = std::move(work),
                          image = std::move(image), which]() mutable {
           lower_decode_thread_priority();
-          const std::span view(reinterpret_cast<const unsigned char*>(image->data()),
-                               image->size());
-          std::optional<api_error> problem = verify_decode(view, url_field(which));
+          std::optional<api_error> problem = verify_decode(image.span(), which);
           auto executor = work.get_executor();
           net::dispatch(executor, [handler = std::move(handler), work = std::move(work),
                                    problem = std::move(problem)]() mutable {
@@ -79,7 +81,7 @@ auto async_verify_decode(net::thread_pool& pool, std::shared_ptr<const std::stri
           });
         });
       },
-      token, std::move(bytes), kind);
+      token, std::move(bytes), field);
 }
 
 }  // namespace
@@ -105,12 +107,22 @@ result<const app_config*> gateway::impl::check_caller(const api_request& request
   return app;
 }
 
-result<admitted_request> gateway::impl::admit(const api_request& request, request_trace& trace) {
+result<admitted_request> gateway::impl::admit(api_request& request, request_trace& trace) {
   auto caller = check_caller(request, trace);
   if (!caller) return caller.take_error();
+  auto options = parse_request_options(request.target);
+  if (!options) return options.take_error();
+  const std::string_view content_type = request.header("content-type");
+  if (is_multipart_form_data(content_type)) {
+    // The body moves (no byte is copied) to where the image parts' views can share it.
+    auto form = parse_image_form(std::make_shared<const std::string>(std::move(request.body)),
+                                 content_type);
+    if (!form) return form.take_error();
+    return admitted_request{caller.value(), {}, std::move(form).value(), options.value()};
+  }
   auto parsed = parse_image_request(request.body);
   if (!parsed) return parsed.take_error();
-  return admitted_request{caller.value(), std::move(parsed).value()};
+  return admitted_request{caller.value(), std::move(parsed).value(), std::nullopt, options.value()};
 }
 
 net::awaitable<api_response> gateway::impl::serve_upload(api_request request, request_trace trace,
@@ -126,57 +138,79 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   const image_request& asked = admitted.asked;
   const steady_time deadline = std::chrono::steady_clock::now() + settings.server.request_deadline;
 
+  const image_form* form = admitted.form ? &*admitted.form : nullptr;
   std::vector<image_job> jobs;
   for (const image_kind kind : all_image_kinds) {
-    if (!asked.url(kind)) continue;
+    if (form != nullptr ? !form->image(kind) : !asked.url(kind)) continue;
     image_job& job = jobs.emplace_back();
     job.kind = kind;
-    job.url = *asked.url(kind);
     job.rule = kind == image_kind::big ? &settings.images.big : &settings.images.small;
+    if (form != nullptr) {
+      job.field = part_field(kind);
+      job.bytes = form->image_bytes(kind);
+    } else {
+      job.field = url_field(kind);
+      job.url = *asked.url(kind);
+    }
   }
 
-  // Stage: fetch, both at once.
+  // Stage: fetch, both at once (bytes that came in the body need none).
   const auto fetch_job = [&](image_job& job) {
     return fetch_counted(job.url, job.kind, job.rule->max_bytes, deadline);
   };
-  if (jobs.size() == 2) {
-    auto [first, second] = co_await (fetch_job(jobs[0]) && fetch_job(jobs[1]));
-    jobs[0].fetched.emplace(std::move(first));
-    jobs[1].fetched.emplace(std::move(second));
-  } else {
-    jobs[0].fetched.emplace(co_await fetch_job(jobs[0]));
-  }
-  for (image_job& job : jobs) {
-    if (!*job.fetched) co_return trace.fail(job.fetched->error());
-    trace.bytes_fetched += job.fetched->value().bytes->size();
+  if (form == nullptr) {
+    if (jobs.size() == 2) {
+      auto [first, second] = co_await (fetch_job(jobs[0]) && fetch_job(jobs[1]));
+      jobs[0].fetched.emplace(std::move(first));
+      jobs[1].fetched.emplace(std::move(second));
+    } else {
+      jobs[0].fetched.emplace(co_await fetch_job(jobs[0]));
+    }
+    for (image_job& job : jobs) {
+      if (!*job.fetched) co_return trace.fail(job.fetched->error());
+      job.bytes = job.fetched->value().bytes;
+      trace.bytes_fetched += job.bytes.size();
+    }
   }
 
   // Stage: image checks on the header, then the cache, then a full decode for what is new.
   for (image_job& job : jobs) {
-    const std::string& bytes = *job.fetched->value().bytes;
-    const std::span view(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-    auto facts = inspect_image(view, *job.rule, url_field(job.kind));
+    auto facts = inspect_image(job.bytes.span(), *job.rule, job.field);
     if (!facts) co_return trace.fail(facts.error());
     job.facts = facts.value();
   }
-  // The cache key hashes the whole image: skipped when the cache is off.
+  // The cache key hashes the whole image: skipped when the cache is off (a dry run reports
+  // the digest all the same).
   const bool caching = settings.cache.max_entries > 0;
+  const bool dry_run = admitted.options.dry_run;
   const auto now = std::chrono::steady_clock::now();
   for (image_job& job : jobs) {
+    if (!caching && !dry_run) continue;
+    job.digest = sha256_hex(job.bytes.view());
     if (!caching) continue;
-    job.digest = sha256_hex(*job.fetched->value().bytes);
     job.picture_id = uploads.find({job.digest, job.kind, app->oppo.app_key}, now);
     job.from_cache = job.picture_id.has_value();
-    stats.cache_lookups.add({job.from_cache ? "hit" : "miss"});
+    if (!dry_run) stats.cache_lookups.add({job.from_cache ? "hit" : "miss"});
   }
   if (settings.images.verify_decode) {
     for (image_job& job : jobs) {
       if (job.from_cache) continue;  // those bytes were verified before they were uploaded
-      if (auto problem = co_await async_verify_decode(decode_pool, job.fetched->value().bytes,
-                                                      job.kind, net::use_awaitable)) {
+      if (auto problem =
+              co_await async_verify_decode(decode_pool, job.bytes, job.field, net::use_awaitable)) {
         co_return trace.fail(*problem);
       }
     }
+  }
+
+  // A dry run stops before the upload (and before any token): the facts of each image.
+  if (dry_run) {
+    std::vector<dry_run_image> checked;
+    for (const image_job& job : jobs) {
+      checked.push_back({job.kind, *job.facts, job.bytes.size(), job.digest, job.from_cache});
+    }
+    api_response response;
+    response.body = dry_run_body(checked);
+    co_return response;
   }
 
   // Stage: upload what the cache did not have, both at once.
@@ -185,8 +219,7 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
     if (!job.from_cache) to_upload.push_back(&job);
   }
   const auto upload = [&](image_job& job) {
-    return oppo.upload(app->oppo, job.kind, job.fetched->value().bytes, job.facts->format,
-                       deadline);
+    return oppo.upload(app->oppo, job.kind, job.bytes, job.facts->format, deadline);
   };
   std::vector<result<std::string>> uploaded;
   const auto upload_started = std::chrono::steady_clock::now();

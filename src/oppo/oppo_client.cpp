@@ -153,7 +153,7 @@ void oppo_client::set_observer(call_observer observer) {
 
 asio::awaitable<result<std::string>> oppo_client::upload(const oppo_credentials& credentials,
                                                          image_kind kind,
-                                                         std::shared_ptr<const std::string> bytes,
+                                                         shared_bytes bytes,
                                                          image_format format,
                                                          steady_time deadline) {
   // Copies: the caller's references need not outlive a suspension.
@@ -183,9 +183,9 @@ asio::awaitable<result<std::string>> oppo_client::upload(const oppo_credentials&
       request.method = "POST";
       request.url = upload_url(settings_.media_base_url, kind);
       request.headers = {"Accept: application/json"};
-      request.form.push_back(form_part{"auth_token", token.value(), nullptr, {}, {}});
+      request.form.push_back(form_part{"auth_token", token.value(), {}, {}, {}});
       request.form.push_back(
-          form_part{"picture_ttl", std::to_string(settings_.picture_ttl_s), nullptr, {}, {}});
+          form_part{"picture_ttl", std::to_string(settings_.picture_ttl_s), {}, {}, {}});
       request.form.push_back(
           form_part{"file",
                     {},

@@ -121,7 +121,7 @@ TEST(OppoClient, UploadsAMultipartWithSharedBytes) {
   const form_part* token = part(request, "auth_token");
   ASSERT_NE(token, nullptr);
   EXPECT_EQ(token->value, "t1");
-  EXPECT_EQ(token->file_data, nullptr);
+  EXPECT_FALSE(token->file_data);
   const form_part* ttl = part(request, "picture_ttl");
   ASSERT_NE(ttl, nullptr);
   EXPECT_EQ(ttl->value, "86400");
@@ -129,7 +129,7 @@ TEST(OppoClient, UploadsAMultipartWithSharedBytes) {
   ASSERT_NE(file, nullptr);
   EXPECT_EQ(file->filename, "big_picture.png");
   EXPECT_EQ(file->content_type, "image/png");
-  EXPECT_EQ(file->file_data.get(), f.png.get());  // the same buffer, never copied
+  EXPECT_EQ(file->file_data.data(), f.png->data());  // the same buffer, never copied
   EXPECT_EQ(f.oppo.upload_attempts(), 1u);
   EXPECT_EQ(f.oppo.transient_retries(), 0u);
 }

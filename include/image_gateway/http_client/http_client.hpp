@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "image_gateway/fetch/address_policy.hpp"
+#include "image_gateway/util/shared_bytes.hpp"
 
 namespace image_gateway {
 
@@ -32,7 +33,7 @@ enum class transfer_status {
 struct form_part {
   std::string name;
   std::string value;                             // text part
-  std::shared_ptr<const std::string> file_data;  // file part when set
+  shared_bytes file_data;  // file part when set (a buffer of its own or a slice of one)
   std::string filename;
   std::string content_type;
 };

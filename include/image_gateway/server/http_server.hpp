@@ -22,6 +22,8 @@ struct server_limits {
   std::size_t max_connections = 10000;
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_body_bytes = 16384;
+  // The body limit when the Content-Type is multipart/form-data (image bytes in the body).
+  std::size_t max_body_multipart_bytes = 1200000;
   std::chrono::milliseconds header_timeout{10000};  // whole header block
   std::chrono::milliseconds body_timeout{10000};    // whole body once the header is in
   std::chrono::milliseconds idle_timeout{75000};    // keep-alive between requests
