@@ -3,12 +3,12 @@
 # copy of its seed corpus under tests/fuzz/corpus, so the repository is never modified. Fails
 # when any target crashes, leaks, hits a sanitizer error or a time-out.
 # Usage: scripts/fuzz.sh [seconds-per-target, default 60]
-# Environment: FUZZ_BUILD_DIR (default build/fuzz), FUZZ_TARGETS (default: all three).
+# Environment: FUZZ_BUILD_DIR (default build/fuzz), FUZZ_TARGETS (default: all four).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 build_dir=${FUZZ_BUILD_DIR:-build/fuzz}
-targets=(${FUZZ_TARGETS:-fuzz_image_gate fuzz_request fuzz_url_policy})
+targets=(${FUZZ_TARGETS:-fuzz_image_gate fuzz_request fuzz_url_policy fuzz_multipart_form})
 
 scripts/install-deps.sh clang libclang-rt-14-dev
 cmake --preset fuzz -B "$build_dir" >/dev/null

@@ -28,16 +28,19 @@ result<image_form> parse_image_form(std::shared_ptr<const std::string> body,
   auto parts = parse_multipart_form(*form.body, boundary.value());
   if (!parts) return parts.take_error();
 
+  // Which of two parts of one name would win is a guess: refused for every name (at most
+  // multipart_limits::max_parts parts, so the pairs are few).
   for (std::size_t i = 0; i < parts.value().size(); ++i) {
-    form_part_view& part = parts.value()[i];
-    // Which of two parts of one name would win is a guess: refused for every name.
     for (std::size_t j = 0; j < i; ++j) {
-      if (parts.value()[j].name == part.name) {
-        return api_error{error_kind::bad_form,
-                         "multipart/form-data body: part \"" + part.name + "\" is given twice",
-                         std::nullopt};
+      if (parts.value()[j].name == parts.value()[i].name) {
+        return api_error{
+            error_kind::bad_form,
+            "multipart/form-data body: part \"" + parts.value()[i].name + "\" is given twice",
+            std::nullopt};
       }
     }
+  }
+  for (form_part_view& part : parts.value()) {
     bool is_image = false;
     for (const image_kind kind : all_image_kinds) {
       if (part.name != part_field(kind)) continue;
