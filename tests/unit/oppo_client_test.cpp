@@ -134,6 +134,28 @@ TEST(OppoClient, UploadsAMultipartWithSharedBytes) {
   EXPECT_EQ(f.oppo.transient_retries(), 0u);
 }
 
+// A multipart request's image part is a slice of the request body: it is uploaded from there,
+// and the upload keeps the body alive, however long the transfer outlives the caller.
+TEST(OppoClient, SliceOfABufferIsUploadedInPlace) {
+  fixture f;
+  auto body = std::make_shared<const std::string>("--b\r\nheaders\r\n\r\nIMAGE\r\n--b--");
+  const std::string_view slice = std::string_view(*body).substr(16, 5);
+  ASSERT_EQ(slice, "IMAGE");
+  const auto deadline = in(5000ms);
+  const auto id = run_one(f.io, [&] {
+    return f.oppo.upload(creds, image_kind::big, shared_bytes(body, slice), image_format::png,
+                         deadline);
+  });
+  ASSERT_TRUE(id.ok()) << id.error().detail;
+  const auto uploads = f.uploads();
+  ASSERT_EQ(uploads.size(), 1u);
+  const form_part* file = part(uploads[0].request, "file");
+  ASSERT_NE(file, nullptr);
+  EXPECT_EQ(file->file_data.view(), "IMAGE");
+  EXPECT_EQ(file->file_data.data(), slice.data());  // the body's own bytes, never copied
+  EXPECT_GE(body.use_count(), 2);                   // the recorded request still holds the body
+}
+
 TEST(OppoClient, SmallJpegNamesAndTypes) {
   fixture f;
   const auto id = f.upload(image_kind::small, 5000ms, image_format::jpeg);

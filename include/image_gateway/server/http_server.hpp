@@ -43,7 +43,8 @@ class http_server {
   struct hooks {
     request_handler handle;
     // The answer to a request the server refuses by itself, before the handler: 400 malformed,
-    // 413 body over max_body_bytes, 431 header block too large, 503 connection cap. `partial`
+    // 413 body over its limit (max_body_bytes, or max_body_multipart_bytes for a
+    // multipart/form-data body), 431 header block too large, 503 connection cap. `partial`
     // holds what was read of the request (possibly nothing); `reason` says what was wrong when
     // the status alone does not (which framing rule a 400 broke). A bare status when empty.
     std::function<api_response(int http_status, const api_request& partial,
