@@ -131,7 +131,8 @@ TEST(MultipartForm, ClosingDelimiterWithoutCrlfAndWithPadding) {
 }
 
 TEST(MultipartForm, EmptyContentAndNoParts) {
-  const auto parsed = parse_multipart_form(part("a", "") + closing(), boundary);
+  const std::string body = part("a", "") + closing();  // the views point into it: kept
+  const auto parsed = parse_multipart_form(body, boundary);
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed.value()[0].data, "");
   const auto none = parse_multipart_form(closing(), boundary);
@@ -141,16 +142,17 @@ TEST(MultipartForm, EmptyContentAndNoParts) {
 
 TEST(MultipartForm, ContentMayHoldTheBoundaryNotAfterCrlf) {
   const std::string data = "x--" + std::string(boundary) + "\r\n-" + std::string(boundary);
-  const auto parsed = parse_multipart_form(part("a", data) + closing(), boundary);
+  const std::string body = part("a", data) + closing();
+  const auto parsed = parse_multipart_form(body, boundary);
   ASSERT_TRUE(parsed.ok()) << parsed.error().detail;
   EXPECT_EQ(parsed.value()[0].data, data);
 }
 
 TEST(MultipartForm, DispositionParameters) {
-  const auto one = [](std::string_view disposition) {
-    const std::string body = "--" + std::string(boundary) +
-                             "\r\nContent-Disposition: " + std::string(disposition) +
-                             "\r\n\r\nv\r\n" + closing();
+  std::string body;  // outlives each result: the parts' views point into it
+  const auto one = [&body](std::string_view disposition) {
+    body = "--" + std::string(boundary) + "\r\nContent-Disposition: " + std::string(disposition) +
+           "\r\n\r\nv\r\n" + closing();
     return parse_multipart_form(body, boundary);
   };
   auto p = one("form-data; name=\"a\\\"b\"; filename=\"c;d.png\"");
