@@ -563,10 +563,9 @@ TEST(ConfigFile, CommittedConfigsParse) {
 // SPEC §2: multipart bodies have their own limit, 1,200,000 by default.
 TEST(Config, MaxBodyMultipartBytes) {
   EXPECT_EQ(parse_config(with_app(), no_env).server.max_body_multipart_bytes, 1200000u);
-  EXPECT_EQ(
-      parse_config(with_app(R"("server": {"max_body_multipart_bytes": 11534336})"), no_env).server
-          .max_body_multipart_bytes,
-      11534336u);
+  EXPECT_EQ(parse_config(with_app(R"("server": {"max_body_multipart_bytes": 11534336})"), no_env)
+                .server.max_body_multipart_bytes,
+            11534336u);
   EXPECT_CONFIG_ERROR(with_app(R"("server": {"max_body_multipart_bytes": 1})"),
                       "server.max_body_multipart_bytes");
   EXPECT_CONFIG_ERROR(with_app(R"("server": {"max_body_multipart_bytes": 67108865})"),

@@ -32,7 +32,7 @@ enum class transfer_status {
 // One part of a multipart/form-data body. A file part's bytes are shared, never copied.
 struct form_part {
   std::string name;
-  std::string value;                             // text part
+  std::string value;       // text part
   shared_bytes file_data;  // file part when set (a buffer of its own or a slice of one)
   std::string filename;
   std::string content_type;
