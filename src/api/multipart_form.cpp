@@ -61,6 +61,53 @@ struct parameter {
   std::string value;
 };
 
+// A token starting at `at` (possibly empty); `at` moves past it.
+std::string_view read_token(std::string_view text, std::size_t& at) {
+  const std::size_t start = at;
+  while (at < text.size() && is_tchar(text[at])) ++at;
+  return text.substr(start, at - start);
+}
+
+// A quoted-string whose opening quote is at `at`, unescaped; nullopt when it is not closed.
+std::optional<std::string> read_quoted(std::string_view text, std::size_t& at) {
+  std::string value;
+  for (++at; at < text.size();) {
+    const char c = text[at++];
+    if (c == '"') return value;
+    if (c == '\\') {
+      if (at == text.size()) break;
+      value += text[at++];
+    } else {
+      value += c;
+    }
+  }
+  return std::nullopt;
+}
+
+// One `name=value` at `at`, the name lower-cased.
+result<parameter> read_parameter(std::string_view text, std::size_t& at, std::string_view where) {
+  parameter p;
+  for (const char c : read_token(text, at)) p.name += lower(c);
+  if (p.name.empty()) return bad(std::string(where) + ": a parameter has no name");
+  if (at == text.size() || text[at] != '=') {
+    return bad(std::string(where) + ": parameter " + p.name + " has no '=' value");
+  }
+  ++at;
+  if (at < text.size() && text[at] == '"') {
+    std::optional<std::string> quoted = read_quoted(text, at);
+    if (!quoted) {
+      return bad(std::string(where) + ": the quoted value of " + p.name + " is not closed");
+    }
+    p.value = std::move(*quoted);
+    return p;
+  }
+  p.value = std::string(read_token(text, at));
+  if (p.value.empty()) {
+    return bad(std::string(where) + ": parameter " + p.name + " has an empty value");
+  }
+  return p;
+}
+
 result<std::vector<parameter>> parse_parameters(std::string_view text, std::string_view where) {
   std::vector<parameter> out;
   std::size_t at = 0;
@@ -75,50 +122,14 @@ result<std::vector<parameter>> parse_parameters(std::string_view text, std::stri
     }
     ++at;
     skip_ows();
-    const std::size_t name_start = at;
-    while (at < text.size() && is_tchar(text[at])) ++at;
-    if (at == name_start) {
-      return bad(std::string(where) + ": a parameter has no name");
-    }
-    parameter p;
-    for (const char c : text.substr(name_start, at - name_start)) p.name += lower(c);
-    if (at == text.size() || text[at] != '=') {
-      return bad(std::string(where) + ": parameter " + p.name + " has no '=' value");
-    }
-    ++at;
-    if (at < text.size() && text[at] == '"') {
-      ++at;
-      bool closed = false;
-      while (at < text.size()) {
-        const char c = text[at++];
-        if (c == '"') {
-          closed = true;
-          break;
-        }
-        if (c == '\\') {
-          if (at == text.size()) break;
-          p.value += text[at++];
-        } else {
-          p.value += c;
-        }
-      }
-      if (!closed) {
-        return bad(std::string(where) + ": the quoted value of " + p.name + " is not closed");
-      }
-    } else {
-      const std::size_t value_start = at;
-      while (at < text.size() && is_tchar(text[at])) ++at;
-      if (at == value_start) {
-        return bad(std::string(where) + ": parameter " + p.name + " has an empty value");
-      }
-      p.value = std::string(text.substr(value_start, at - value_start));
-    }
+    auto p = read_parameter(text, at, where);
+    if (!p) return p.take_error();
     for (const parameter& earlier : out) {
-      if (earlier.name == p.name) {
-        return bad(std::string(where) + ": parameter " + p.name + " is given twice");
+      if (earlier.name == p.value().name) {
+        return bad(std::string(where) + ": parameter " + earlier.name + " is given twice");
       }
     }
-    out.push_back(std::move(p));
+    out.push_back(std::move(p).value());
   }
 }
 
@@ -127,6 +138,52 @@ std::pair<std::string_view, std::string_view> split_type(std::string_view value)
   value = trim(value);
   const std::size_t end = std::min(value.find(';'), value.size());
   return {trim(value.substr(0, end)), value.substr(end)};
+}
+
+// A part's `Content-Disposition: form-data; name="…"[; filename="…"]` into `out`.
+std::optional<api_error> read_disposition(std::string_view value, const std::string& part,
+                                          form_part_view& out) {
+  const auto [type, rest] = split_type(value);
+  if (!iequal(type, "form-data")) {
+    return bad(part + ": Content-Disposition is \"" + shown(type) + "\", not form-data");
+  }
+  auto parameters = parse_parameters(rest, part + " Content-Disposition");
+  if (!parameters) return parameters.take_error();
+  for (parameter& p : parameters.value()) {
+    if (p.name == "name") {
+      out.name = std::move(p.value);
+    } else if (p.name == "filename") {
+      out.filename = std::move(p.value);
+    }
+    // filename* (RFC 7578 §4.2: not to be used) and other parameters are ignored.
+  }
+  if (out.name.empty()) return bad(part + ": Content-Disposition has no name (or an empty one)");
+  return std::nullopt;
+}
+
+struct header_field {
+  std::string_view name;
+  std::string_view value;  // without surrounding spaces and tabs
+};
+
+// One header line of a part (its CRLF removed): `name: value`, nothing folded, no stray CR/LF.
+result<header_field> read_header_line(std::string_view line, const std::string& part) {
+  if (line.empty()) return bad(part + ": empty header line");
+  if (is_space_or_tab(line.front())) {
+    return bad(part + ": folded header line (obsolete line folding is not accepted)");
+  }
+  if (line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+    return bad(part + ": header line holds a bare CR, LF or NUL (lines end in CRLF)");
+  }
+  const std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos) {
+    return bad(part + ": header line without a colon: \"" + shown(line) + "\"");
+  }
+  const std::string_view name = line.substr(0, colon);
+  if (name.empty() || !std::all_of(name.begin(), name.end(), is_tchar)) {
+    return bad(part + ": malformed header name \"" + shown(name) + "\"");
+  }
+  return header_field{name, trim(line.substr(colon + 1))};
 }
 
 // One part's header block (each line ending in CRLF) into its view.
@@ -138,46 +195,14 @@ result<form_part_view> parse_part_headers(std::string_view block, std::size_t nu
   bool have_encoding = false;
   while (!block.empty()) {
     const std::size_t end = block.find(crlf);  // the block ends in CRLF: always found
-    const std::string_view line = block.substr(0, end);
+    auto field = read_header_line(block.substr(0, end), part);
     block.remove_prefix(end + crlf.size());
-    if (line.empty()) return bad(part + ": empty header line");
-    if (is_space_or_tab(line.front())) {
-      return bad(part + ": folded header line (obsolete line folding is not accepted)");
-    }
-    if (line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
-      return bad(part + ": header line holds a bare CR, LF or NUL (lines end in CRLF)");
-    }
-    const std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) {
-      return bad(part + ": header line without a colon: \"" + shown(line) + "\"");
-    }
-    const std::string_view name = line.substr(0, colon);
-    if (name.empty() || !std::all_of(name.begin(), name.end(), is_tchar)) {
-      return bad(part + ": malformed header name \"" + shown(name) + "\"");
-    }
-    const std::string_view value = trim(line.substr(colon + 1));
+    if (!field) return field.take_error();
+    const auto [name, value] = field.value();
     if (iequal(name, "content-disposition")) {
       if (have_disposition) return bad(part + ": Content-Disposition is given twice");
       have_disposition = true;
-      const auto [type, rest] = split_type(value);
-      if (!iequal(type, "form-data")) {
-        return bad(part + ": Content-Disposition is \"" + shown(type) + "\", not form-data");
-      }
-      auto parameters = parse_parameters(rest, part + " Content-Disposition");
-      if (!parameters) return parameters.take_error();
-      bool named = false;
-      for (parameter& p : parameters.value()) {
-        if (p.name == "name") {
-          named = true;
-          out.name = std::move(p.value);
-        } else if (p.name == "filename") {
-          out.filename = std::move(p.value);
-        }
-        // filename* (RFC 7578 §4.2: not to be used) and other parameters are ignored.
-      }
-      if (!named || out.name.empty()) {
-        return bad(part + ": Content-Disposition has no name (or an empty one)");
-      }
+      if (auto problem = read_disposition(value, part, out)) return std::move(*problem);
     } else if (iequal(name, "content-type")) {
       if (have_type) return bad(part + ": Content-Type is given twice");
       have_type = true;
@@ -193,6 +218,45 @@ result<form_part_view> parse_part_headers(std::string_view block, std::size_t nu
   }
   if (!have_disposition) return bad(part + ": no Content-Disposition header");
   return out;
+}
+
+enum class delimiter_end { next_part, closing };
+
+// The rest of a delimiter line after its boundary, at `at`: `--` (the closing delimiter, then
+// nothing, or transport padding, CRLF and an epilogue), or transport padding and CRLF (a part
+// follows; `at` moves past the CRLF).
+result<delimiter_end> read_delimiter_end(std::string_view body, std::size_t& at) {
+  const bool closing = body.substr(at, 2) == "--";
+  if (closing) at += 2;
+  while (at < body.size() && is_space_or_tab(body[at])) ++at;  // transport padding
+  if (closing) {
+    if (at != body.size() && body.substr(at, 2) != crlf) {
+      return bad("text after the closing delimiter on its line");
+    }
+    return delimiter_end::closing;
+  }
+  if (body.substr(at, 2) != crlf) {
+    if (at == body.size()) return bad("the body ends after a delimiter, without --");
+    return bad("a delimiter line does not end in CRLF (a bare LF, or text after the boundary)");
+  }
+  at += crlf.size();
+  return delimiter_end::next_part;
+}
+
+// The header block of part `number` starting at `at` (its lines, each with its CRLF; empty when
+// the part has none), up to the empty line that ends it; searched only up to the limit.
+result<std::string_view> read_header_block(std::string_view body, std::size_t at,
+                                           std::size_t number, const multipart_limits& limits) {
+  if (body.substr(at, 2) == crlf) return std::string_view();  // no header lines at all
+  const std::string_view window = body.substr(at, limits.max_part_header_bytes + 2);
+  const std::size_t end = window.find("\r\n\r\n");
+  if (end != std::string_view::npos) return window.substr(0, end + crlf.size());
+  if (window.size() == limits.max_part_header_bytes + 2) {
+    return bad("part " + std::to_string(number) + ": header block is larger than " +
+               std::to_string(limits.max_part_header_bytes) + " bytes");
+  }
+  return bad("part " + std::to_string(number) +
+             ": header block does not end with an empty line (CRLF CRLF)");
 }
 
 }  // namespace
@@ -244,46 +308,18 @@ result<std::vector<form_part_view>> parse_multipart_form(std::string_view body,
   for (;;) {
     // `at` is at a delimiter: "--boundary".
     at += dash_boundary.size();
-    if (body.substr(at, 2) == "--") {
-      // The closing delimiter: then nothing, or transport padding, CRLF and an epilogue.
-      at += 2;
-      while (at < body.size() && is_space_or_tab(body[at])) ++at;
-      if (at != body.size() && body.substr(at, 2) != crlf) {
-        return bad("text after the closing delimiter on its line");
-      }
-      return parts;
-    }
-    while (at < body.size() && is_space_or_tab(body[at])) ++at;  // transport padding
-    if (body.substr(at, 2) != crlf) {
-      if (at == body.size()) return bad("the body ends after a delimiter, without --");
-      return bad("a delimiter line does not end in CRLF (a bare LF, or text after the boundary)");
-    }
-    at += crlf.size();
+    auto line_end = read_delimiter_end(body, at);
+    if (!line_end) return line_end.take_error();
+    if (line_end.value() == delimiter_end::closing) return parts;
     if (parts.size() == limits.max_parts) {
       return bad("more than " + std::to_string(limits.max_parts) + " parts");
     }
     const std::size_t number = parts.size() + 1;
 
-    // The header block ends at the first empty line; it is searched only up to the limit.
-    std::string_view headers;
-    std::size_t content_start = 0;
-    if (body.substr(at, 2) == crlf) {
-      content_start = at + crlf.size();  // no header lines at all
-    } else {
-      const std::string_view window = body.substr(at, limits.max_part_header_bytes + 2);
-      const std::size_t end = window.find("\r\n\r\n");
-      if (end == std::string_view::npos) {
-        if (window.size() == limits.max_part_header_bytes + 2) {
-          return bad("part " + std::to_string(number) + ": header block is larger than " +
-                     std::to_string(limits.max_part_header_bytes) + " bytes");
-        }
-        return bad("part " + std::to_string(number) +
-                   ": header block does not end with an empty line (CRLF CRLF)");
-      }
-      headers = window.substr(0, end + crlf.size());
-      content_start = at + end + 4;
-    }
-    auto part = parse_part_headers(headers, number);
+    auto block = read_header_block(body, at, number, limits);
+    if (!block) return block.take_error();
+    const std::size_t content_start = at + block.value().size() + crlf.size();
+    auto part = parse_part_headers(block.value(), number);
     if (!part) return part.take_error();
 
     const std::size_t content_end = body.find(delimiter, content_start);
