@@ -4,7 +4,11 @@
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -232,6 +236,9 @@ struct malformed_case {
   std::string body;
   const char* mention;
 };
+
+// gtest prints a failing test's parameter: its name, not its bytes.
+void PrintTo(const malformed_case& value, std::ostream* out) { *out << value.name; }
 
 class MalformedMultipartTest : public MultipartTest,
                                public ::testing::WithParamInterface<malformed_case> {};

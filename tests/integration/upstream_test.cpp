@@ -42,6 +42,11 @@ void expect_upstream(const json& error, int code) {
   EXPECT_FALSE(upstream.at("message").get<std::string>().empty());
 }
 
+// "Code14" rather than "0" in test names.
+std::string code_name(const ::testing::TestParamInfo<int>& code_info) {
+  return "Code" + std::to_string(code_info.param);
+}
+
 // ---- 23100 with upstream ----
 
 class AuthCredentialCodeTest : public UpstreamTest, public ::testing::WithParamInterface<int> {};
@@ -57,7 +62,7 @@ TEST_P(AuthCredentialCodeTest, Is23100WithUpstream) {
 }
 
 INSTANTIATE_TEST_SUITE_P(CredentialCodes, AuthCredentialCodeTest,
-                         ::testing::Values(14, 15, 16, 17, 18, 19, 26, 27, 28, 30));
+                         ::testing::Values(14, 15, 16, 17, 18, 19, 26, 27, 28, 30), code_name);
 
 TEST_F(UpstreamTest, WrongMasterSecretIs23100WithOpposSignatureCode) {
   config c = settings();
@@ -101,7 +106,7 @@ TEST_P(TokenRefusedAgainTest, Is23100WithUpstream) {
   EXPECT_EQ(oppo.api().stats().upload_requests, 2U);
 }
 
-INSTANTIATE_TEST_SUITE_P(TokenCodes, TokenRefusedAgainTest, ::testing::Values(11, 29));
+INSTANTIATE_TEST_SUITE_P(TokenCodes, TokenRefusedAgainTest, ::testing::Values(11, 29), code_name);
 
 // ---- 23100 without upstream: no OPPO code decided it ----
 
