@@ -22,7 +22,9 @@ usage: bench/run.sh [options]
   --smoke             short run that only checks the harness works and every answer is valid;
                       exits non-zero otherwise; report goes to bench/results/smoke.md.tmp
   --scenarios LIST    comma-separated subset of: nginx-limit reject hit miss-decode
-                      miss-nodecode health ("miss" = both miss-*; default: all)
+                      miss-nodecode health ("miss" = both miss-*; default: all), and
+                      replicas (not in "all": two gateways sharing a redis-server, Redis on
+                      and off, in its own report; see run_replicas_scenario)
   --repeat N          rounds of every scenario (default 3; smoke 1); the report keeps, per
                       scenario, the round with the most req/s (the least disturbed one)
   --images SET        sandbox: oppo-sandbox's sample PNGs (default); max: PNGs of the exact
@@ -36,6 +38,7 @@ EOF
 all_scenarios=(nginx-limit reject hit miss-decode miss-nodecode health)
 duration="" warmup="" connections="" repeat="" server_threads=1 pin=0 smoke=0 images=sandbox out="" keep=0 build=1
 scenario_list=""
+replicas_scenario=0
 while (($# > 0)); do
   case $1 in
     --duration) duration=$2; shift 2 ;;
@@ -75,6 +78,7 @@ else
     case $name in
       miss) scenarios+=(miss-decode miss-nodecode) ;;
       nginx-limit | reject | hit | miss-decode | miss-nodecode | health) scenarios+=("$name") ;;
+      replicas) replicas_scenario=1 ;;
       *) echo "bench: unknown scenario '$name'" >&2; exit 2 ;;
     esac
   done
@@ -366,6 +370,126 @@ measure() {
   } >>"$dir/meta"
 }
 
+# --- scenario "replicas" (issue 9): two gateways sharing one redis-server ---------------------
+# Kept apart from the others: its own processes and its own short report. Each mode (Redis off,
+# Redis on) starts two gateways with the same config but `redis`; two wrk processes load them at
+# once (half the connections each) with two workloads: `hit` (the cached pair of images: after
+# the warm-up no upload and, with Redis, no Redis call either: ids are kept locally) and
+# `limited` (an app with rate_limit_per_s 50, so nearly every answer is a 429: one GCRA script
+# per request with Redis, the local bucket without). Throughput is the sum of both wrk runs.
+# start_replica DIR NAME REDIS_URL: sets replica_pid, replica_port.
+start_replica() {
+  local dir=$1 name=$2 redis_url=$3 port
+  read -r port <<<"$(free_ports 1)"
+  cat >"$dir/gateway-$name.json" <<EOF
+{
+  "server": { "listen": "127.0.0.1:$port", "threads": $server_threads, "drain_ms": 0 },
+  "apps": [
+    { "app_key": "$app_key", "master_secret": "$app_secret",
+      "oppo": { "app_key": "bench-oppo-app", "master_secret": "bench-oppo-secret" } },
+    { "app_key": "bench-limited", "master_secret": "$app_secret", "rate_limit_per_s": 50,
+      "oppo": { "app_key": "bench-oppo-app", "master_secret": "bench-oppo-secret" } }
+  ],
+  "oppo": {
+    "auth_base_url": "http://127.0.0.1:$oppo_port",
+    "media_base_url": "http://127.0.0.1:$oppo_port"
+  },
+  "fetch": { "allow_networks": ["127.0.0.0/8"] },
+  "log": { "level": "warn" },
+  "redis": { "url": "$redis_url", "timeout_ms": 50, "expected_replicas": 2 }
+}
+EOF
+  "${server_pin[@]}" "$gateway_bin" --config "$dir/gateway-$name.json" >"$dir/gateway-$name.log" 2>&1 &
+  replica_pid=$!
+  replica_port=$port
+  pids+=("$replica_pid")
+  wait_http "http://127.0.0.1:$port/healthz" "$replica_pid" || { cat "$dir/gateway-$name.log" >&2; exit 1; }
+}
+
+# replicas_wrk DIR NAME AUTH PORT_A PORT_B: both replicas loaded at once; prints the summed req/s.
+replicas_wrk() {
+  local dir=$1 name=$2 auth=$3 port_a=$4 port_b=$5 half=$(((connections + 1) / 2))
+  local url_a="http://127.0.0.1:$port_a" url_b="http://127.0.0.1:$port_b"
+  if ((warmup > 0)); then
+    BENCH_AUTHORIZATION=$auth run_wrk "$dir/$name-warm-a" "$warmup" "$half" upload.lua "$url_a"
+    BENCH_AUTHORIZATION=$auth run_wrk "$dir/$name-warm-b" "$warmup" "$half" upload.lua "$url_b"
+  fi
+  BENCH_AUTHORIZATION=$auth run_wrk "$dir/$name-a" "$duration" "$half" upload.lua "$url_a" &
+  local wrk_a=$!
+  BENCH_AUTHORIZATION=$auth run_wrk "$dir/$name-b" "$duration" "$half" upload.lua "$url_b"
+  wait "$wrk_a"
+  awk '/^Requests\/sec:/ {sum += $2} END {printf "%.0f\n", sum}' "$dir/$name-a.out" "$dir/$name-b.out"
+}
+
+run_replicas_scenario() {
+  local dir=$work/replicas redis_port redis_pid mode a_pid b_pid a_port b_port url
+  mkdir -p "$dir"
+  if ! command -v redis-server >/dev/null; then
+    echo "bench: replicas: redis-server is not installed (scripts/install-deps.sh)" >&2
+    return 1
+  fi
+  read -r redis_port <<<"$(free_ports 1)"
+  "${client_pin[@]}" redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+    --logfile "$dir/redis.log" &
+  redis_pid=$!
+  pids+=("$redis_pid")
+  for _ in $(seq 100); do
+    redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  local limited_auth
+  limited_auth="Basic $(printf '%s:%s' bench-limited "$app_secret" | base64 -w0)"
+  # Rounds alternate off and on, so that both see the same machine; per mode and workload the
+  # round with the most req/s is kept (the least disturbed one), as in the main report.
+  declare -A rps
+  local round got key
+  for round in $(seq "$repeat"); do
+    for mode in off on; do
+      url=""
+      [[ $mode == on ]] && url="redis://127.0.0.1:$redis_port"
+      echo "bench: replicas, round $round/$repeat, Redis $mode (${warmup}s warm-up, ${duration}s, $connections connections)" >&2
+      start_replica "$dir" "$round-$mode-a" "$url"
+      a_pid=$replica_pid a_port=$replica_port
+      start_replica "$dir" "$round-$mode-b" "$url"
+      b_pid=$replica_pid b_port=$replica_port
+      for key in hit limited; do
+        if [[ $key == hit ]]; then
+          got=$(replicas_wrk "$dir" "$round-$mode-$key" "$good_auth" "$a_port" "$b_port")
+        else
+          got=$(replicas_wrk "$dir" "$round-$mode-$key" "$limited_auth" "$a_port" "$b_port")
+        fi
+        ((got > ${rps[$mode-$key]:-0})) && rps[$mode-$key]=$got
+      done
+      stop_pid "$a_pid"
+      stop_pid "$b_pid"
+    done
+  done
+  stop_pid "$redis_pid"
+  local report=${out:-bench/results/$(date +%Y-%m-%d-%H%M)-replicas.md}
+  [[ $report == *replicas* ]] || report=${report%.md}-replicas.md
+  mkdir -p "$(dirname "$report")"
+  {
+    echo "# Two replicas, Redis on and off"
+    echo
+    echo "bench/run.sh --scenarios replicas: ${duration}s per run after ${warmup}s warm-up, $connections"
+    echo "connections split over the two replicas, server.threads $server_threads, pin $pin, best of"
+    echo "$repeat alternating rounds; $(nproc) CPUs, load average at the end $(cut -d' ' -f1-3 /proc/loadavg)."
+    echo "\`limited\`: rate_limit_per_s 50, nearly every answer a 429 (with Redis: the GCRA script,"
+    echo "and a refusal's Retry-After window answered locally; without: the local bucket);"
+    echo "\`hit\`: the cached pair of images."
+    echo
+    echo "| workload | Redis off (req/s) | Redis on (req/s) | on / off |"
+    echo "|---|---|---|---|"
+    local workload
+    for workload in hit limited; do
+      awk -v w="$workload" -v off="${rps[off-$workload]}" -v on="${rps[on-$workload]}" \
+        'BEGIN { printf "| %s | %d | %d | %.2f |\n", w, off, on, (off > 0 ? on / off : 0) }'
+    done
+  } >"$report"
+  cat "$report"
+  echo "bench: replicas report in $report" >&2
+}
+
 cat /proc/loadavg >"$work/loadavg-start"
 export BENCH_ORIGIN="http://127.0.0.1:$origin_port"
 # run_scenario ROUND NAME: one scenario, its files in $work/round-ROUND/NAME.
@@ -410,6 +534,10 @@ run_scenario() {
 for round in $(seq "$repeat"); do
   for name in "${scenarios[@]}"; do run_scenario "$round" "$name"; done
 done
+if ((replicas_scenario)); then
+  run_replicas_scenario
+  ((${#scenarios[@]} > 0)) || exit 0  # only replicas asked for: no main report
+fi
 
 # --- report -----------------------------------------------------------------------------------
 set_name=all

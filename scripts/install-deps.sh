@@ -7,6 +7,12 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev nlohmann-json3-dev libcurl4-openssl-dev libstb-dev libssl-dev libgtest-dev
   curl python3 python3-yaml
+  # metrics storage and text format (libprometheus-cpp-core1.0 at run time)
+  prometheus-cpp-dev
+  # the OpenAPI test (tests/api/check_openapi.py)
+  python3-jsonschema
+  # replicas tests run their own Redis (tests/fakes/redis_process.cpp)
+  redis-server
 )
 # Extra tools some scripts need: pass them as arguments (e.g. wrk nginx-light clang).
 packages+=("$@")

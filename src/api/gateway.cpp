@@ -136,6 +136,40 @@ gateway::impl::impl(const config& settings_in, http_client& fetch_transport_in,
       {"upload"}, [this] { return oppo.upload_circuit().refusing() ? 1.0 : 0.0; });
   stats.build_info.set_source({IMAGE_GATEWAY_VERSION}, [] { return 1.0; });
   oppo.set_observer([this](const oppo::call_report& report) { count_oppo_call(report); });
+  if (settings.redis.enabled()) {
+    const redis_config& r = settings.redis;
+    redis = std::make_unique<redis::client>(
+        redis::client_settings{.host = r.host,
+                               .port = r.port,
+                               .db = r.db,
+                               .password = r.password,
+                               .timeout = r.timeout},
+        &log, [this](const redis::call_report& report) { count_redis_call(report); });
+    const replicas::key_layout keys(r.key_prefix);
+    shared_limiter =
+        std::make_unique<replicas::shared_rate_limit>(*redis, keys, r.expected_replicas);
+    shared_tokens = std::make_unique<replicas::redis_token_store>(*redis, keys);
+    oppo.tokens().set_shared_store(shared_tokens.get());
+    stats.redis_enabled = true;
+    stats.redis_up.set_source([this] { return redis->up() ? 1.0 : 0.0; });
+  }
+  flights = std::make_unique<replicas::upload_flight>(
+      uploads, redis.get(), replicas::key_layout(settings.redis.key_prefix));
+}
+
+gateway::impl::~impl() {
+  // The OPPO client's token cache holds a pointer to the store: gone first, never called again.
+  oppo.tokens().set_shared_store(nullptr);
+}
+
+void gateway::impl::count_redis_call(const redis::call_report& report) {
+  if (report.outcome != redis::call_outcome::down) {
+    stats.redis_duration.observe({std::string(report.name)},
+                                 std::chrono::duration<double>(report.elapsed).count());
+  }
+  if (report.outcome != redis::call_outcome::ok) {
+    stats.redis_errors.add({std::string(redis::to_string(report.outcome))});
+  }
 }
 
 metrics::counter_family::series gateway::impl::requests_series(int code, int http_status) {
@@ -215,6 +249,15 @@ handler_result gateway::handle(api_request request) {
                                std::nullopt});
       } else {
         in_flight_slot slot(impl_->in_flight, impl_->stats.in_flight);
+        if (impl_->shared_limiter) {
+          // The shared rate limit is a Redis call: such requests go on as a coroutine.
+          const app_config* app = impl_->apps.authenticate(request.header("authorization"));
+          if (app != nullptr && app->rate_limit_per_s > 0) {
+            trace.app_key = app->app_key;
+            return impl_->serve_shared_limit(std::move(request), std::move(trace), app,
+                                             std::move(slot), started);
+          }
+        }
         auto admitted = impl_->admit(request, trace);
         if (!admitted) {
           response = trace.fail(admitted.error());

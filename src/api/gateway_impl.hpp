@@ -21,6 +21,10 @@
 #include "image_gateway/log/logger.hpp"
 #include "image_gateway/metrics/metrics.hpp"
 #include "image_gateway/oppo/oppo_client.hpp"
+#include "image_gateway/redis/client.hpp"
+#include "image_gateway/replicas/redis_token_store.hpp"
+#include "image_gateway/replicas/shared_rate_limit.hpp"
+#include "image_gateway/replicas/upload_flight.hpp"
 #include "router.hpp"
 
 namespace image_gateway {
@@ -80,6 +84,7 @@ struct admitted_request {
 struct gateway::impl {
   impl(const config& settings, http_client& fetch_transport, http_client& oppo_transport,
        logger& log, boost::asio::thread_pool& decode_pool);
+  ~impl();
 
   config settings;
   http_client& fetch_transport;
@@ -91,6 +96,12 @@ struct gateway::impl {
   oppo::oppo_client oppo;
   rate_limiter limiter;
   metrics::registry stats;
+  // Shared state (SPEC §8), all null when redis.url is empty.
+  std::unique_ptr<redis::client> redis;
+  std::unique_ptr<replicas::shared_rate_limit> shared_limiter;
+  std::unique_ptr<replicas::redis_token_store> shared_tokens;
+  // One upload per image: within this replica always, across replicas with Redis.
+  std::unique_ptr<replicas::upload_flight> flights;
   std::atomic<std::size_t> in_flight{0};
   std::atomic<bool> draining{false};
   std::atomic<bool> drain_window_over{false};
@@ -110,11 +121,25 @@ struct gateway::impl {
   void warn_about_credentials(const request_trace& trace);
 
   // Authentication, then the app's rate limit (SPEC order); sets trace.app_key and trace.rate.
+  // With Redis, this synchronous check uses the local fallback bucket (only the 413 refusal
+  // needs it; image requests take the shared bucket in serve_shared_limit).
   result<const app_config*> check_caller(const api_request& request, request_trace& trace);
+  // The rate limit's verdict for an authenticated app: notes it in the trace, 429 when refused.
+  std::optional<api_error> judge_rate(const app_config& app, const rate_limiter::decision& decision,
+                                      request_trace& trace);
   // POST /v4/image/oppo once routed, the part without I/O in SPEC order: auth, rate limit,
   // query options, body. An error is the request's answer; it costs no coroutine and no
   // upstream call. A multipart body moves into the admitted request (its parts are views).
   result<admitted_request> admit(api_request& request, request_trace& trace);
+  // The part of admit() after the caller's checks: query options, then the JSON or multipart
+  // body (which moves into the admitted request).
+  result<admitted_request> admit_body(api_request& request, const app_config* app);
+  // With Redis, for an authenticated app with a rate limit: the shared bucket, then the rest.
+  boost::asio::awaitable<api_response> serve_shared_limit(
+      api_request request, request_trace trace, const app_config* app, in_flight_slot slot,
+      std::chrono::steady_clock::time_point started);
+  // Counts one Redis call in the metrics.
+  void count_redis_call(const redis::call_report& report);
   // The rest, for an admitted request: fetch, checks, cache, upload.
   boost::asio::awaitable<api_response> upload_images(const admitted_request& admitted,
                                                      request_trace& trace);

@@ -94,22 +94,55 @@ result<const app_config*> gateway::impl::check_caller(const api_request& request
   }
   trace.app_key = app->app_key;
   if (app->rate_limit_per_s > 0) {
-    trace.rate =
-        limiter.take(app->app_key, app->rate_limit_per_s, std::chrono::steady_clock::now());
-    if (!trace.rate->allowed) {
-      stats.rate_limited.add({app->app_key});
-      return api_error{error_kind::rate_limited,
-                       "app " + app->app_key + " is over its limit of " +
-                           format_rate(app->rate_limit_per_s) + " requests per second",
-                       std::nullopt};
-    }
+    const auto decision =
+        shared_limiter
+            ? shared_limiter->take_local(app->app_key, app->rate_limit_per_s)
+            : limiter.take(app->app_key, app->rate_limit_per_s, std::chrono::steady_clock::now());
+    if (auto refused = judge_rate(*app, decision, trace)) return std::move(*refused);
   }
   return app;
+}
+
+std::optional<api_error> gateway::impl::judge_rate(const app_config& app,
+                                                   const rate_limiter::decision& decision,
+                                                   request_trace& trace) {
+  trace.rate = decision;
+  if (decision.allowed) return std::nullopt;
+  stats.rate_limited.add({app.app_key});
+  return api_error{error_kind::rate_limited,
+                   "app " + app.app_key + " is over its limit of " +
+                       format_rate(app.rate_limit_per_s) + " requests per second",
+                   std::nullopt};
+}
+
+net::awaitable<api_response> gateway::impl::serve_shared_limit(api_request request,
+                                                               request_trace trace,
+                                                               const app_config* app,
+                                                               in_flight_slot slot,
+                                                               steady_time started) {
+  const rate_limiter::decision decision =
+      co_await shared_limiter->take(app->app_key, app->rate_limit_per_s);
+  if (auto refused = judge_rate(*app, decision, trace)) {
+    co_return finish(request, trace, trace.fail(*refused), route::image_upload, started);
+  }
+  auto parsed = admit_body(request, app);
+  if (!parsed) {
+    co_return finish(request, trace, trace.fail(parsed.error()), route::image_upload, started);
+  }
+  // A named request, not a temporary inside the co_await: upload_images keeps a reference to
+  // it across suspensions (GCC 12 does not keep such a temporary alive).
+  const admitted_request admitted = std::move(parsed).value();
+  api_response response = co_await upload_images(admitted, trace);
+  co_return finish(request, trace, std::move(response), route::image_upload, started);
 }
 
 result<admitted_request> gateway::impl::admit(api_request& request, request_trace& trace) {
   auto caller = check_caller(request, trace);
   if (!caller) return caller.take_error();
+  return admit_body(request, caller.value());
+}
+
+result<admitted_request> gateway::impl::admit_body(api_request& request, const app_config* app) {
   auto options = parse_request_options(request.target);
   if (!options) return options.take_error();
   const std::string_view content_type = request.header("content-type");
@@ -118,11 +151,11 @@ result<admitted_request> gateway::impl::admit(api_request& request, request_trac
     auto form = parse_image_form(std::make_shared<const std::string>(std::move(request.body)),
                                  content_type);
     if (!form) return form.take_error();
-    return admitted_request{caller.value(), {}, std::move(form).value(), options.value()};
+    return admitted_request{app, {}, std::move(form).value(), options.value()};
   }
   auto parsed = parse_image_request(request.body);
   if (!parsed) return parsed.take_error();
-  return admitted_request{caller.value(), std::move(parsed).value(), std::nullopt, options.value()};
+  return admitted_request{app, std::move(parsed).value(), std::nullopt, options.value()};
 }
 
 net::awaitable<api_response> gateway::impl::serve_upload(api_request request, request_trace trace,
@@ -188,7 +221,11 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
     if (!caching && !dry_run) continue;
     job.digest = sha256_hex(job.bytes.view());
     if (!caching) continue;
-    job.picture_id = uploads.find({job.digest, job.kind, app->oppo.app_key}, now);
+    const upload_key key{job.digest, job.kind, app->oppo.app_key};
+    // With Redis, a local miss asks Redis (an id another replica uploaded). (No co_await inside
+    // ?: : GCC 12 destroys its temporary twice.)
+    job.picture_id = uploads.find(key, now);
+    if (!job.picture_id && redis) job.picture_id = co_await flights->find(key);
     job.from_cache = job.picture_id.has_value();
     if (!dry_run) stats.cache_lookups.add({job.from_cache ? "hit" : "miss"});
   }
@@ -218,8 +255,18 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   for (image_job& job : jobs) {
     if (!job.from_cache) to_upload.push_back(&job);
   }
-  const auto upload = [&](image_job& job) {
-    return oppo.upload(app->oppo, job.kind, job.bytes, job.facts->format, deadline);
+  // Ids are kept while OPPO keeps the picture, less an hour; the same new image asked for by
+  // several requests at once (here, or on other replicas with Redis) is uploaded once.
+  const long long ttl_s = settings.oppo.picture_ttl_s;
+  const auto keep_for = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::seconds(ttl_s) - std::chrono::hours(1));
+  const auto upload = [&](image_job& job) -> net::awaitable<result<std::string>> {
+    const auto send = [&job, app, deadline, this] {
+      return oppo.upload(app->oppo, job.kind, job.bytes, job.facts->format, deadline);
+    };
+    if (!caching) return send();
+    return flights->upload_once({job.digest, job.kind, app->oppo.app_key}, deadline, keep_for,
+                                send);
   };
   std::vector<result<std::string>> uploaded;
   const auto upload_started = std::chrono::steady_clock::now();
@@ -233,16 +280,10 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   trace.upstream_time = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - upload_started);
 
-  // Keep every id OPPO gave, even when the other upload failed: the next try reuses it.
-  const long long ttl_s = settings.oppo.picture_ttl_s;
-  const auto keep_for = std::chrono::seconds(ttl_s) - std::chrono::hours(1);
+  // Every id OPPO gave was kept (upload_once), even when the other upload failed: the next
+  // try reuses it.
   for (std::size_t i = 0; i < to_upload.size(); ++i) {
-    if (!uploaded[i]) continue;
-    to_upload[i]->picture_id = uploaded[i].value();
-    if (caching && keep_for.count() > 0) {
-      uploads.insert({to_upload[i]->digest, to_upload[i]->kind, app->oppo.app_key},
-                     uploaded[i].value(), upload_started + keep_for);
-    }
+    if (uploaded[i]) to_upload[i]->picture_id = uploaded[i].value();
   }
   for (std::size_t i = 0; i < to_upload.size(); ++i) {
     if (!uploaded[i]) co_return trace.fail(uploaded[i].error());

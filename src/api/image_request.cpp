@@ -92,11 +92,14 @@ result<image_request> parse_image_request(std::string_view body) {
                      {}};
   }
   for (const image_kind kind : all_image_kinds) {
-    const std::optional<std::string>& url = request.url(kind);
+    std::optional<std::string>& url = kind == image_kind::big ? request.big_url : request.small_url;
     if (!url) continue;
-    if (std::optional<std::string> reason = url_refusal(*url)) {
-      return api_error{error_kind::url_invalid, std::string(url_field(kind)) + ": " + *reason, {}};
+    url_check checked = check_url(*url);
+    if (checked.refusal) {
+      return api_error{
+          error_kind::url_invalid, std::string(url_field(kind)) + ": " + *checked.refusal, {}};
     }
+    *url = std::move(checked.parts->normalised);  // what curl will connect to, as it reads it
   }
   return request;
 }

@@ -457,6 +457,93 @@ void read_log(const reader& r, const json& value, const std::string& path, log_c
   });
 }
 
+// redis://host[:port][/db], without user info (the password has its own key). The value is
+// quoted back only when it cannot hold a password.
+void read_redis_url(const std::string& path, redis_config& out) {
+  const std::string& url = out.url;
+  if (url.empty()) return;
+  const auto bad = [&](const std::string& why) {
+    const bool may_hold_secret = url.find('@') != std::string::npos;
+    fail(path, (may_hold_secret ? std::string("the URL") : quote_text(url)) + " " + why);
+  };
+  constexpr std::string_view scheme = "redis://";
+  if (!url.starts_with(scheme)) bad("must be redis://host:port or redis://host:port/DB");
+  std::string_view rest = std::string_view(url).substr(scheme.size());
+  if (rest.find('@') != std::string_view::npos) {
+    bad("must not carry user info: write the password in redis.password");
+  }
+  std::string_view authority = rest.substr(0, rest.find('/'));
+  std::string_view db_text;
+  if (authority.size() < rest.size()) db_text = rest.substr(authority.size() + 1);
+  std::string_view port_text;
+  if (authority.starts_with('[')) {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) bad("has an unclosed [ in its host");
+    out.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') bad("must be redis://host:port or redis://host:port/DB");
+      port_text = after.substr(1);
+    } else {
+      port_text = "6379";
+    }
+  } else {
+    const auto colon = authority.find(':');
+    out.host = std::string(authority.substr(0, colon));
+    port_text =
+        colon == std::string_view::npos ? std::string_view("6379") : authority.substr(colon + 1);
+  }
+  const auto all_digits = [](std::string_view text, std::size_t max_len) {
+    if (text.empty() || text.size() > max_len) return false;
+    for (const char c : text) {
+      if (c < '0' || c > '9') return false;
+    }
+    return true;
+  };
+  if (out.host.empty()) bad("names no host");
+  for (const char c : out.host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == '_' || c == ':';
+    if (!ok) bad("has a character not allowed in a host name");
+  }
+  if (!all_digits(port_text, 5) || std::stoi(std::string(port_text)) < 1 ||
+      std::stoi(std::string(port_text)) > 65535) {
+    bad("must have a port from 1 to 65535");
+  }
+  out.port = std::string(port_text);
+  if (!db_text.empty()) {
+    if (!all_digits(db_text, 9)) bad("must end with a database number, e.g. /0");
+    out.db = std::stoi(std::string(db_text));
+  }
+}
+
+void read_redis(const reader& r, const json& value, const std::string& path, redis_config& out) {
+  r.object(value, path, {"url", "password", "key_prefix", "timeout_ms", "expected_replicas"});
+  r.with(value, path, "url", [&](const json& v, const std::string& p) {
+    out.url = r.string(v, p);
+    read_redis_url(p, out);
+  });
+  r.with(value, path, "password",
+         [&](const json& v, const std::string& p) { out.password = r.string(v, p); });
+  r.with(value, path, "key_prefix", [&](const json& v, const std::string& p) {
+    out.key_prefix = r.string(v, p);
+    // A brace would become the key's Redis Cluster hash tag instead of ours.
+    if (out.key_prefix.find_first_of("{}") != std::string::npos) fail(p, "must not contain { or }");
+    if (out.key_prefix.size() > 128) fail(p, "must be at most 128 characters");
+    for (const char c : out.key_prefix) {
+      if (static_cast<unsigned char>(c) < 0x21 || c == 0x7f) {
+        fail(p, "must not contain spaces or control characters");
+      }
+    }
+  });
+  r.with(value, path, "timeout_ms", [&](const json& v, const std::string& p) {
+    out.timeout = milliseconds(r.integer(v, p, 1, 5000));
+  });
+  r.with(value, path, "expected_replicas", [&](const json& v, const std::string& p) {
+    out.expected_replicas = static_cast<int>(r.integer(v, p, 1, 10000));
+  });
+}
+
 }  // namespace
 
 std::optional<std::string> process_env(std::string_view name) {
@@ -471,7 +558,7 @@ config parse_config(std::string_view json_text, const env_lookup& env) {
     fail("", "configuration must be a JSON object, got " + type_of(root));
   }
   const reader r(env);
-  r.object(root, "", {"server", "apps", "oppo", "images", "fetch", "cache", "log"});
+  r.object(root, "", {"server", "apps", "oppo", "images", "fetch", "cache", "log", "redis"});
   config out;
   r.with(root, "", "server",
          [&](const json& v, const std::string& p) { read_server(r, v, p, out.server); });
@@ -487,6 +574,8 @@ config parse_config(std::string_view json_text, const env_lookup& env) {
   r.with(root, "", "cache",
          [&](const json& v, const std::string& p) { read_cache(r, v, p, out.cache); });
   r.with(root, "", "log", [&](const json& v, const std::string& p) { read_log(r, v, p, out.log); });
+  r.with(root, "", "redis",
+         [&](const json& v, const std::string& p) { read_redis(r, v, p, out.redis); });
   return out;
 }
 

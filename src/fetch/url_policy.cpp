@@ -1,6 +1,7 @@
 #include "image_gateway/fetch/url_policy.hpp"
 
 #include "image_gateway/fetch/address_policy.hpp"
+#include "image_gateway/http_client/url_parser.hpp"
 
 namespace image_gateway {
 
@@ -26,15 +27,23 @@ std::string lower(std::string_view text) {
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-bool contains_ci(std::string_view haystack, std::string_view needle) {
-  return lower(haystack).find(needle) != std::string::npos;
-}
-
 analysis fail(failure why, std::string what = {}) {
   analysis result;
   result.why = why;
   result.what = std::move(what);
   return result;
+}
+
+// The RFC 3986 scheme the URL starts with (ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":"),
+// lower-case; nullopt when it has none. Only orders and words the refusal: curl decides what
+// the URL is, and must agree (checked below).
+std::optional<std::string> written_scheme(std::string_view url) {
+  const std::size_t colon = url.find(':');
+  if (colon == std::string_view::npos || colon == 0 || !is_alpha(url[0])) return std::nullopt;
+  for (char c : url.substr(0, colon)) {
+    if (!(is_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.')) return std::nullopt;
+  }
+  return lower(url.substr(0, colon));
 }
 
 // Bytes curl, browsers and servers disagree about: refused anywhere in the URL.
@@ -51,36 +60,32 @@ std::optional<std::string> odd_byte(std::string_view url) {
   return std::nullopt;
 }
 
-std::optional<std::uint16_t> parse_port(std::string_view text, std::string& what) {
-  if (text.empty()) {
-    what = "the port is empty";
-    return std::nullopt;
+std::string curl_error_words(const curl_url_result& parsed) {
+  switch (parsed.error) {
+    case curl_url_error::no_scheme:
+    case curl_url_error::unsupported_scheme:
+    case curl_url_error::bad_slashes:
+      return "'//' must follow the scheme";
+    case curl_url_error::no_host:
+      return "the host is empty";
+    case curl_url_error::bad_port:
+      return "the port is not a number from 1 to 65535";
+    case curl_url_error::bad_ipv6:
+      return "the bracketed host is not an IPv6 address";
+    case curl_url_error::bad_host:
+      return "the host is not a valid host name";
+    case curl_url_error::malformed:
+      break;
   }
-  for (char c : text) {
-    if (!is_digit(c)) {
-      what = "the port is not a number";
-      return std::nullopt;
-    }
-  }
-  unsigned long value = 0;
-  for (char c : text) {
-    value = value * 10 + static_cast<unsigned long>(c - '0');
-    if (value > 65535) break;
-  }
-  if (value == 0 || value > 65535) {
-    what = "port " + std::string(text.substr(0, 8)) + " is outside 1-65535";
-    return std::nullopt;
-  }
-  return static_cast<std::uint16_t>(value);
+  return "curl cannot parse it (" + parsed.message + ")";
 }
 
-// A registered name: letters, digits, '-', '_' and dots between non-empty labels, one trailing
-// dot allowed. No percent-encoding: resolvers and curl would decode it differently.
+// A registered name as curl read it: letters, digits, '-', '_' and dots between non-empty
+// labels, one trailing dot allowed.
 std::optional<std::string> host_name_problem(std::string_view host) {
   if (host.empty()) return "the host is empty";
   if (host.size() > 254) return "the host name is longer than 253 characters";
   for (char c : host) {
-    if (c == '%') return "the host contains percent-encoding";
     if (!(is_alpha(c) || is_digit(c) || c == '-' || c == '_' || c == '.')) {
       return "the host contains '" + std::string(1, c) + "'";
     }
@@ -94,72 +99,65 @@ std::optional<std::string> host_name_problem(std::string_view host) {
   return std::nullopt;
 }
 
+// The policy on curl's host: the host part of url_parts, or the problem.
+std::optional<std::string> judge_host(std::string_view url, const curl_url_parts& parsed,
+                                      std::string& host) {
+  if (!parsed.zone_id.empty()) return "IPv6 zone ids are not allowed";
+  const std::string_view curl_host = parsed.host;
+  if (!curl_host.empty() && curl_host.front() == '[') {
+    if (curl_host.back() != ']') return "the bracketed host is not an IPv6 address";
+    host = lower(curl_host.substr(1, curl_host.size() - 2));
+    const auto address = ip_address::parse(host);
+    if (!address || !address->is_v6) return "the bracketed host is not an IPv6 address";
+    return std::nullopt;
+  }
+  host = lower(curl_host);
+  // IPv4 in any spelling curl understands (2130706433, 0x7f.1) comes back dotted: judged at
+  // connect time like any literal address.
+  if (const auto address = ip_address::parse(host); address && !address->is_v6) {
+    return std::nullopt;
+  }
+  // A name must be written as curl read it: no percent-encoding (resolvers and proxies would
+  // decode it differently). With exactly "//" after the scheme and no userinfo, the host is
+  // what follows "scheme://".
+  const std::string prefix = parsed.scheme + "://" + host;
+  if (url.size() < prefix.size() || lower(url.substr(0, prefix.size())) != prefix) {
+    return "the host contains percent-encoding";
+  }
+  return host_name_problem(host);
+}
+
 analysis analyse(std::string_view url) {
   if (url.size() > max_url_length) return fail(failure::too_long);
 
-  // RFC 3986 scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":"
-  std::size_t colon = url.find(':');
-  if (colon == std::string_view::npos || colon == 0 || !is_alpha(url[0])) {
-    return fail(failure::no_scheme);
-  }
-  for (char c : url.substr(0, colon)) {
-    if (!(is_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.')) {
-      return fail(failure::no_scheme);
-    }
-  }
-  std::string scheme = lower(url.substr(0, colon));
-  if (scheme != "http" && scheme != "https") {
-    if (scheme.size() > 32) scheme = scheme.substr(0, 32) + "...";
-    return fail(failure::scheme, scheme);
-  }
-
-  std::string_view rest = url.substr(colon + 1);
-  if (rest.substr(0, 2) != "//") return fail(failure::malformed, "'//' must follow the scheme");
-  rest.remove_prefix(2);
-  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-
-  // Any '@' in the authority is userinfo to someone; an encoded one is an attempt at it.
-  if (authority.find('@') != std::string_view::npos || contains_ci(authority, "%40")) {
-    return fail(failure::credentials);
+  const std::optional<std::string> scheme = written_scheme(url);
+  if (!scheme) return fail(failure::no_scheme);
+  if (*scheme != "http" && *scheme != "https") {
+    return fail(failure::scheme, scheme->size() > 32 ? scheme->substr(0, 32) + "..." : *scheme);
   }
   if (auto problem = odd_byte(url)) return fail(failure::malformed, *problem);
+  // curl also takes one or three slashes ("http:/host", "http:///host" is host "host"): a URL
+  // must say what it means as written.
+  const std::string_view rest = url.substr(scheme->size() + 1);
+  if (rest.substr(0, 2) != "//") return fail(failure::malformed, "'//' must follow the scheme");
+  if (rest.substr(2, 1) == "/") return fail(failure::malformed, "the host is empty");
+
+  const curl_url_result parsed = parse_url_with_curl(url);
+  if (!parsed.parts) return fail(failure::malformed, curl_error_words(parsed));
+  const curl_url_parts& curl = *parsed.parts;
+  if (curl.scheme != *scheme) {
+    return fail(failure::malformed, "curl reads the scheme as '" + curl.scheme + "'");
+  }
+  if (curl.has_userinfo) return fail(failure::credentials);
 
   analysis result;
-  result.parts.scheme = scheme;
-  std::string_view host;
-  std::optional<std::string_view> port_text;
-  if (!authority.empty() && authority.front() == '[') {
-    std::size_t close = authority.find(']');
-    if (close == std::string_view::npos) return fail(failure::malformed, "'[' is never closed");
-    host = authority.substr(1, close - 1);
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return fail(failure::malformed, "text follows the IPv6 address");
-      port_text = after.substr(1);
-    }
-    if (host.find('%') != std::string_view::npos) {
-      return fail(failure::malformed, "IPv6 zone ids are not allowed");
-    }
-    auto address = ip_address::parse(host);
-    if (!address || !address->is_v6) {
-      return fail(failure::malformed, "the bracketed host is not an IPv6 address");
-    }
-  } else {
-    std::size_t port_colon = authority.find(':');
-    host = authority.substr(0, port_colon);
-    if (port_colon != std::string_view::npos) port_text = authority.substr(port_colon + 1);
-    if (auto problem = host_name_problem(host)) return fail(failure::malformed, *problem);
+  if (auto problem = judge_host(url, curl, result.parts.host)) {
+    return fail(failure::malformed, *problem);
   }
-  result.parts.host = lower(host);
-
-  if (port_text) {
-    std::string what;
-    auto port = parse_port(*port_text, what);
-    if (!port) return fail(failure::malformed, what);
-    result.parts.port = *port;
-  } else {
-    result.parts.port = scheme == "https" ? 443 : 80;
-  }
+  if (curl.port == 0) return fail(failure::malformed, "port 0 is outside 1-65535");
+  result.parts.scheme = curl.scheme;
+  result.parts.port = curl.port;
+  result.parts.normalised = curl.normalised;
   return result;
 }
 
@@ -172,7 +170,37 @@ bool is_localhost(std::string_view host) {
          (host.size() > suffix.size() && host.substr(host.size() - suffix.size()) == suffix);
 }
 
+std::string refusal_words(const analysis& result, std::string_view url) {
+  switch (result.why) {
+    case failure::too_long:
+      return "URL is " + std::to_string(url.size()) + " bytes, the limit is " +
+             std::to_string(max_url_length);
+    case failure::no_scheme:
+      return "URL has no scheme, only http and https are allowed";
+    case failure::scheme:
+      return "scheme '" + result.what + "' is not allowed, only http and https";
+    case failure::credentials:
+      return "URL carries user credentials";
+    case failure::malformed:
+      return "URL is malformed: " + result.what;
+    case failure::none:
+      break;
+  }
+  return {};
+}
+
 }  // namespace
+
+url_check check_url(std::string_view url) {
+  analysis result = analyse(url);
+  if (result.why != failure::none) return {std::nullopt, refusal_words(result, url)};
+  // Literal addresses are judged at connect time against the configured allow list; names that
+  // always mean this machine are refused here.
+  if (is_localhost(result.parts.host)) {
+    return {std::nullopt, "host '" + result.parts.host + "' is not allowed"};
+  }
+  return {std::move(result.parts), std::nullopt};
+}
 
 std::optional<url_parts> parse_url(std::string_view url) {
   analysis result = analyse(url);
@@ -180,29 +208,6 @@ std::optional<url_parts> parse_url(std::string_view url) {
   return std::move(result.parts);
 }
 
-std::optional<std::string> url_refusal(std::string_view url) {
-  analysis result = analyse(url);
-  switch (result.why) {
-    case failure::too_long:
-      return "URL is " + std::to_string(url.size()) + " bytes, the limit is " +
-             std::to_string(max_url_length);
-    case failure::no_scheme:
-      return std::string("URL has no scheme, only http and https are allowed");
-    case failure::scheme:
-      return "scheme '" + result.what + "' is not allowed, only http and https";
-    case failure::credentials:
-      return std::string("URL carries user credentials");
-    case failure::malformed:
-      return "URL is malformed: " + result.what;
-    case failure::none:
-      break;
-  }
-  // Literal addresses are judged at connect time against the configured allow list; names that
-  // always mean this machine are refused here.
-  if (is_localhost(result.parts.host)) {
-    return "host '" + result.parts.host + "' is not allowed";
-  }
-  return std::nullopt;
-}
+std::optional<std::string> url_refusal(std::string_view url) { return check_url(url).refusal; }
 
 }  // namespace image_gateway

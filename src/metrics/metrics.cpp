@@ -1,165 +1,153 @@
 #include "image_gateway/metrics/metrics.hpp"
 
-#include <cmath>
-#include <cstdio>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <stdexcept>
 
 namespace image_gateway::metrics {
 namespace {
 
-std::string format_number(double value) {
-  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  if (value == std::floor(value) && std::fabs(value) < 1e15) {
-    return std::to_string(static_cast<long long>(value));
+prometheus::Labels labels_of(const std::vector<std::string>& names, const label_values& values) {
+  if (values.size() != names.size()) {
+    throw std::invalid_argument("metrics: " + std::to_string(values.size()) + " label values for " +
+                                std::to_string(names.size()) + " labels");
   }
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.9g", value);
-  return buffer;
+  prometheus::Labels labels;
+  for (std::size_t i = 0; i < names.size(); ++i) labels.emplace(names[i], values[i]);
+  return labels;
 }
 
-std::string escape_label(std::string_view value) {
-  std::string out;
-  for (const char c : value) {
-    if (c == '\\' || c == '"') out.push_back('\\');
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
-}
-
-// {a="x",b="y"} plus an optional extra label (le for buckets).
-std::string label_text(const std::vector<std::string>& names, const label_values& values,
-                       std::string_view extra_name = {}, std::string_view extra_value = {}) {
-  std::string out;
-  for (std::size_t i = 0; i < names.size() && i < values.size(); ++i) {
-    out += out.empty() ? "{" : ",";
-    out += names[i] + "=\"" + escape_label(values[i]) + "\"";
-  }
-  if (!extra_name.empty()) {
-    out += out.empty() ? "{" : ",";
-    out += std::string(extra_name) + "=\"" + std::string(extra_value) + "\"";
-  }
-  if (!out.empty()) out += "}";
-  return out;
-}
-
-void header(std::string& out, const std::string& name, const std::string& help,
-            std::string_view type) {
-  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + std::string(type) + "\n";
+// The families of a registry in the text format; a family without series still shows its HELP
+// and TYPE (prometheus-cpp leaves it out), so a scrape lists every metric from the start.
+void serialize(const prometheus::Registry& registry, const std::string& name,
+               const std::string& help, prometheus::MetricType type, std::string& out) {
+  std::vector<prometheus::MetricFamily> families = registry.Collect();
+  if (families.empty()) families.push_back(prometheus::MetricFamily{name, help, type, {}});
+  out += prometheus::TextSerializer().Serialize(families);
 }
 
 }  // namespace
 
+void counter_family::series::add(double amount) const { counter_->Increment(amount); }
+
 counter_family::counter_family(std::string name, std::string help,
                                std::vector<std::string> label_names)
-    : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
+    : name_(std::move(name)),
+      help_(std::move(help)),
+      label_names_(std::move(label_names)),
+      registry_(std::make_unique<prometheus::Registry>()),
+      family_(&prometheus::BuildCounter().Name(name_).Help(help_).Register(*registry_)) {
+  if (label_names_.empty()) find_or_add({});  // a plain total shows 0 before its first add
+}
 
-void counter_family::add(const label_values& labels, double amount) { bind(labels).add(amount); }
+counter_family::~counter_family() = default;
+
+prometheus::Counter& counter_family::find_or_add(const label_values& labels) {
+  std::lock_guard lock(mutex_);
+  prometheus::Counter*& counter = index_[labels];
+  if (counter == nullptr) counter = &family_->Add(labels_of(label_names_, labels));
+  return *counter;
+}
+
+void counter_family::add(const label_values& labels, double amount) {
+  find_or_add(labels).Increment(amount);
+}
 
 counter_family::series counter_family::bind(const label_values& labels) {
-  std::lock_guard lock(mutex_);
-  return series(values_.try_emplace(labels, 0.0).first->second);
+  return series(find_or_add(labels));
 }
 
 double counter_family::value(const label_values& labels) const {
   std::lock_guard lock(mutex_);
-  const auto found = values_.find(labels);
-  return found == values_.end() ? 0 : found->second.load();
+  const auto found = index_.find(labels);
+  return found == index_.end() ? 0 : found->second->Value();
 }
 
 void counter_family::render(std::string& out) const {
-  header(out, name_, help_, "counter");
-  std::lock_guard lock(mutex_);
-  if (values_.empty() && label_names_.empty()) out += name_ + " 0\n";
-  for (const auto& [labels, value] : values_) {
-    out += name_ + label_text(label_names_, labels) + " " + format_number(value.load()) + "\n";
-  }
+  serialize(*registry_, name_, help_, prometheus::MetricType::Counter, out);
 }
+
+void histogram_family::series::observe(double value) const { histogram_->Observe(value); }
 
 histogram_family::histogram_family(std::string name, std::string help,
                                    std::vector<std::string> label_names, std::vector<double> bounds)
     : name_(std::move(name)),
       help_(std::move(help)),
       label_names_(std::move(label_names)),
-      bounds_(std::move(bounds)) {}
+      bounds_(std::move(bounds)),
+      registry_(std::make_unique<prometheus::Registry>()),
+      family_(&prometheus::BuildHistogram().Name(name_).Help(help_).Register(*registry_)) {}
 
-histogram_family::series_data& histogram_family::find_or_add(const label_values& labels) {
-  series_data& s = series_[labels];
-  if (s.buckets.empty()) s.buckets.assign(bounds_.size(), 0);
-  return s;
+histogram_family::~histogram_family() = default;
+
+prometheus::Histogram& histogram_family::find_or_add(const label_values& labels) {
+  std::lock_guard lock(mutex_);
+  prometheus::Histogram*& histogram = index_[labels];
+  if (histogram == nullptr) histogram = &family_->Add(labels_of(label_names_, labels), bounds_);
+  return *histogram;
 }
 
 void histogram_family::observe(const label_values& labels, double value) {
-  std::lock_guard lock(mutex_);
-  series_data& s = find_or_add(labels);
-  observe_locked(s, value);
+  find_or_add(labels).Observe(value);
 }
 
 histogram_family::series histogram_family::bind(const label_values& labels) {
-  std::lock_guard lock(mutex_);
-  return series(*this, find_or_add(labels));
-}
-
-void histogram_family::observe(series_data& s, double value) {
-  std::lock_guard lock(mutex_);
-  observe_locked(s, value);
-}
-
-void histogram_family::observe_locked(series_data& s, double value) {
-  for (std::size_t i = 0; i < bounds_.size(); ++i) {
-    if (value <= bounds_[i]) {
-      ++s.buckets[i];
-      break;
-    }
-  }
-  s.sum += value;
-  ++s.count;
+  return series(find_or_add(labels));
 }
 
 std::uint64_t histogram_family::count(const label_values& labels) const {
   std::lock_guard lock(mutex_);
-  const auto found = series_.find(labels);
-  return found == series_.end() ? 0 : found->second.count;
+  const auto found = index_.find(labels);
+  return found == index_.end() ? 0 : found->second->Collect().histogram.sample_count;
 }
 
 void histogram_family::render(std::string& out) const {
-  header(out, name_, help_, "histogram");
-  std::lock_guard lock(mutex_);
-  for (const auto& [labels, s] : series_) {
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < bounds_.size(); ++i) {
-      cumulative += s.buckets[i];
-      out += name_ + "_bucket" + label_text(label_names_, labels, "le", format_number(bounds_[i])) +
-             " " + std::to_string(cumulative) + "\n";
-    }
-    out += name_ + "_bucket" + label_text(label_names_, labels, "le", "+Inf") + " " +
-           std::to_string(s.count) + "\n";
-    out += name_ + "_sum" + label_text(label_names_, labels) + " " + format_number(s.sum) + "\n";
-    out +=
-        name_ + "_count" + label_text(label_names_, labels) + " " + std::to_string(s.count) + "\n";
-  }
+  serialize(*registry_, name_, help_, prometheus::MetricType::Histogram, out);
 }
 
 gauge::gauge(std::string name, std::string help, std::string type)
-    : name_(std::move(name)), help_(std::move(help)), type_(std::move(type)) {}
+    : name_(std::move(name)),
+      help_(std::move(help)),
+      type_(std::move(type)),
+      registry_(std::make_unique<prometheus::Registry>()),
+      value_(&prometheus::BuildGauge().Name(name_).Help(help_).Register(*registry_).Add({})) {
+  if (type_ != "gauge" && type_ != "counter") {
+    throw std::invalid_argument("metrics: " + name_ + ": type is gauge or counter");
+  }
+}
 
-void gauge::add(double delta) { value_.fetch_add(delta); }
+gauge::~gauge() = default;
+
+void gauge::add(double delta) { value_->Increment(delta); }
 
 void gauge::set_source(std::function<double()> read) { read_ = std::move(read); }
 
-double gauge::value() const { return read_ ? read_() : value_.load(); }
+double gauge::value() const { return read_ ? read_() : value_->Value(); }
 
+// A value read at scrape time has no prometheus-cpp metric type: the family is made here.
 void gauge::render(std::string& out) const {
-  header(out, name_, help_, type_);
-  out += name_ + " " + format_number(value()) + "\n";
+  prometheus::ClientMetric sample;
+  prometheus::MetricType type = prometheus::MetricType::Gauge;
+  if (type_ == "counter") {
+    type = prometheus::MetricType::Counter;
+    sample.counter.value = value();
+  } else {
+    sample.gauge.value = value();
+  }
+  out += prometheus::TextSerializer().Serialize(
+      {prometheus::MetricFamily{name_, help_, type, {sample}}});
 }
 
 gauge_family::gauge_family(std::string name, std::string help, std::vector<std::string> label_names)
     : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
 
 void gauge_family::set_source(const label_values& labels, std::function<double()> read) {
+  labels_of(label_names_, labels);  // the right number of values, or it throws
   std::lock_guard lock(mutex_);
   sources_[labels] = std::move(read);
 }
@@ -171,11 +159,19 @@ double gauge_family::value(const label_values& labels) const {
 }
 
 void gauge_family::render(std::string& out) const {
-  header(out, name_, help_, "gauge");
-  std::lock_guard lock(mutex_);
-  for (const auto& [labels, read] : sources_) {
-    out += name_ + label_text(label_names_, labels) + " " + format_number(read ? read() : 0) + "\n";
+  prometheus::MetricFamily family{name_, help_, prometheus::MetricType::Gauge, {}};
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [labels, read] : sources_) {
+      prometheus::ClientMetric sample;
+      for (std::size_t i = 0; i < label_names_.size(); ++i) {
+        sample.label.push_back({label_names_[i], labels[i]});
+      }
+      sample.gauge.value = read ? read() : 0;
+      family.metric.push_back(std::move(sample));
+    }
   }
+  out += prometheus::TextSerializer().Serialize({family});
 }
 
 std::vector<double> latency_buckets() {
@@ -203,6 +199,11 @@ std::string registry::render() const {
   cache_evictions.render(out);
   connections.render(out);
   build_info.render(out);
+  if (redis_enabled) {
+    redis_up.render(out);
+    redis_errors.render(out);
+    redis_duration.render(out);
+  }
   return out;
 }
 

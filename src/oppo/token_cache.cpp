@@ -5,11 +5,13 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -105,7 +107,91 @@ struct token_cache::impl {
 
   asio::awaitable<auth_outcome> call_auth(const oppo_credentials& credentials,
                                           steady_time deadline);
+
+  token_store* shared = nullptr;
+  // A token for the one local refresher: from the shared store when it has a good one, else
+  // from OPPO under the store's lock; from OPPO alone when there is no store or it fails.
+  asio::awaitable<auth_outcome> obtain(const oppo_credentials& credentials, std::string refused,
+                                       steady_time deadline);
 };
+
+namespace {
+bool good_shared(const std::optional<auth_token>& t, std::string_view refused, system_time now) {
+  return t && !t->token.empty() && t->token != refused && t->expires_at > now;
+}
+
+std::string owner_id() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id(16, '0');
+  std::uint64_t bits = random();
+  for (char& c : id) {
+    c = hex[bits & 0xf];
+    bits >>= 4;
+  }
+  return id;
+}
+}  // namespace
+
+asio::awaitable<auth_outcome> token_cache::impl::obtain(const oppo_credentials& credentials,
+                                                        std::string refused, steady_time deadline) {
+  if (shared == nullptr) co_return co_await call_auth(credentials, deadline);
+  const std::string& key = credentials.app_key;
+  token_store::loaded seen = co_await shared->load(key);
+  if (seen.outcome == token_store::status::failed)
+    co_return co_await call_auth(credentials, deadline);
+  // Another replica's token, not the refused one and not yet due: no auth call at all.
+  if (good_shared(seen.token, refused, clock()) &&
+      seen.token->expires_at - clock() > refresh_ahead) {
+    co_return auth_outcome{result<auth_token>(*seen.token)};
+  }
+  const std::string owner = owner_id();
+  const auto lock_ttl = settings.timeout + std::chrono::seconds(1);
+  std::chrono::milliseconds pause{10};
+  const auto executor = co_await asio::this_coro::executor;
+  for (;;) {
+    const token_store::lock_result locked = co_await shared->lock(key, owner, lock_ttl);
+    if (locked == token_store::lock_result::failed)
+      co_return co_await call_auth(credentials, deadline);
+    if (locked == token_store::lock_result::acquired) {
+      // Someone may have stored a new token between our look and our lock.
+      token_store::loaded again = co_await shared->load(key);
+      if (good_shared(again.token, refused, clock()) &&
+          again.token->expires_at - clock() > refresh_ahead) {
+        co_await shared->unlock(key, owner);
+        co_return auth_outcome{result<auth_token>(*again.token)};
+      }
+      auth_outcome fresh = co_await call_auth(credentials, deadline);
+      if (fresh.token && fresh.token->ok()) {
+        std::optional<auth_token> kept = co_await shared->store(key, fresh.token->value(), refused);
+        if (kept && good_shared(kept, refused, clock())) fresh.token.emplace(std::move(*kept));
+      }
+      co_await shared->unlock(key, owner);
+      co_return fresh;
+    }
+    // Another replica refreshes. A token still valid for us serves meanwhile.
+    if (good_shared(seen.token, refused, clock()))
+      co_return auth_outcome{result<auth_token>(*seen.token)};
+    thread_local std::mt19937 random{std::random_device{}()};
+    std::uniform_int_distribution<long long> jitter(pause.count() / 2, pause.count());
+    const auto wait = std::chrono::milliseconds(jitter(random));
+    if (deadline - std::chrono::steady_clock::now() <= wait) {
+      co_return auth_outcome{
+          unavailable("another replica's OPPO auth call did not end within "
+                      "the request deadline")};
+    }
+    asio::steady_timer timer(executor, wait);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return auth_outcome{};  // cancelled
+    pause = std::min(pause * 2, std::chrono::milliseconds(200));
+    seen = co_await shared->load(key);
+    if (seen.outcome == token_store::status::failed)
+      co_return co_await call_auth(credentials, deadline);
+    if (good_shared(seen.token, refused, clock()))
+      co_return auth_outcome{result<auth_token>(*seen.token)};
+  }
+}
 
 asio::awaitable<auth_outcome> token_cache::impl::call_auth(const oppo_credentials& credentials,
                                                            steady_time deadline) {
@@ -223,6 +309,8 @@ std::uint64_t token_cache::refresh_count() const {
 
 void token_cache::set_observer(call_observer observer) { impl_->observer = std::move(observer); }
 
+void token_cache::set_shared_store(token_store* store) { impl_->shared = store; }
+
 const circuit_breaker& token_cache::circuit() const { return impl_->breaker; }
 
 asio::awaitable<result<std::string>> token_cache::get(const oppo_credentials& credentials,
@@ -273,7 +361,7 @@ asio::awaitable<result<std::string>> token_cache::get(const oppo_credentials& cr
         }
       } guard{self.get(), key, mine};
 
-      auth_outcome fresh = co_await self->call_auth(creds, deadline);
+      auth_outcome fresh = co_await self->obtain(creds, refused, deadline);
       std::optional<result<std::string>> for_waiters;
       std::optional<result<std::string>> for_me;
       {

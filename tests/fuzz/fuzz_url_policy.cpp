@@ -1,10 +1,13 @@
-// libFuzzer target: URL and address parsing and the address policy on arbitrary text.
+// libFuzzer target: URL and address parsing and the address policy on arbitrary text; a URL the
+// policy accepts is one libcurl connects to exactly as the policy judged it.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "image_gateway/fetch/address_policy.hpp"
 #include "image_gateway/fetch/url_policy.hpp"
+#include "image_gateway/http_client/url_parser.hpp"
 
 namespace {
 
@@ -30,6 +33,23 @@ void judge(const ip_address& address) {
   (void)loopback_allowed().refusal(address);
 }
 
+// What libcurl connects to when handed the URL the policy accepted must be what the policy judged:
+// the normalised URL, parsed again, has the same scheme, host and port, and is stable.
+void same_target_for_curl(const url_parts& parts) {
+  const curl_url_result again = parse_url_with_curl(parts.normalised);
+  if (!again.parts) __builtin_trap();
+  std::string host = again.parts->host;
+  if (!host.empty() && host.front() == '[') host = host.substr(1, host.size() - 2);
+  for (char& c : host) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  if (again.parts->scheme != parts.scheme || host != parts.host ||
+      again.parts->port != parts.port || again.parts->has_userinfo ||
+      !again.parts->zone_id.empty() || again.parts->normalised != parts.normalised) {
+    __builtin_trap();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -41,6 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!refusal && !parts) __builtin_trap();
   if (parts) {
     if (parts->scheme != "http" && parts->scheme != "https") __builtin_trap();
+    same_target_for_curl(*parts);
     if (const auto address = ip_address::parse(parts->host)) judge(*address);
     if (const auto legacy = ip_address::parse_legacy_ipv4(parts->host)) judge(*legacy);
   }

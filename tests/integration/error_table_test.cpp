@@ -6,6 +6,7 @@
 #include <chrono>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <sstream>
 #include <thread>
 
@@ -100,6 +101,9 @@ struct auth_case {
   const char* name;
   std::vector<std::string> headers;
 };
+
+// gtest prints a failing test's parameter: its name, not its bytes.
+void PrintTo(const auth_case& value, std::ostream* out) { *out << value.name; }
 
 class AuthFailureTest : public ErrorTableTest, public ::testing::WithParamInterface<auth_case> {};
 

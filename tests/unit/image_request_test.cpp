@@ -36,6 +36,16 @@ TEST(ImageRequest, BothUrls) {
   EXPECT_EQ(parsed.value().url(image_kind::small), small);
 }
 
+// The URLs handed on are the ones libcurl will fetch: as it normalised them, without fragment.
+TEST(ImageRequest, UrlsComeBackAsCurlNormalisedThem) {
+  auto parsed =
+      parse_image_request(R"({"big_picture_url":"HTTPS://cdn.example.com/a/../b.png#top",)"
+                          R"("small_picture_url":"http://2130706433:8080/s.png"})");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().detail;
+  EXPECT_EQ(parsed.value().big_url, "https://cdn.example.com/b.png");
+  EXPECT_EQ(parsed.value().small_url, "http://127.0.0.1:8080/s.png");
+}
+
 TEST(ImageRequest, OnlyOneUrlAndOtherFieldsIgnored) {
   auto parsed = parse_image_request(R"({"small_picture_url":")" + small +
                                     R"(","style":3,"extra":{"a":[1,2]}})");

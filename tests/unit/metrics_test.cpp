@@ -6,6 +6,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +28,8 @@ bool has_line(const std::string& text, const std::string& line) {
   return false;
 }
 
+// The text is prometheus-cpp's: HELP and TYPE first, then one line per label set in no
+// particular order.
 TEST(Metrics, CounterRendersHelpTypeAndOneLinePerLabelSet) {
   counter_family requests("igw_test_requests_total", "Requests.", {"code", "status"});
   requests.add({"0", "200"});
@@ -34,13 +37,48 @@ TEST(Metrics, CounterRendersHelpTypeAndOneLinePerLabelSet) {
   requests.add({"23001", "401"}, 3);
   std::string out;
   requests.render(out);
-  EXPECT_EQ(out,
-            "# HELP igw_test_requests_total Requests.\n"
-            "# TYPE igw_test_requests_total counter\n"
-            "igw_test_requests_total{code=\"0\",status=\"200\"} 2\n"
-            "igw_test_requests_total{code=\"23001\",status=\"401\"} 3\n");
+  const auto lines = lines_of(out);
+  ASSERT_EQ(lines.size(), 4u) << out;
+  EXPECT_EQ(lines[0], "# HELP igw_test_requests_total Requests.");
+  EXPECT_EQ(lines[1], "# TYPE igw_test_requests_total counter");
+  EXPECT_TRUE(has_line(out, "igw_test_requests_total{code=\"0\",status=\"200\"} 2")) << out;
+  EXPECT_TRUE(has_line(out, "igw_test_requests_total{code=\"23001\",status=\"401\"} 3")) << out;
   EXPECT_EQ(requests.value({"0", "200"}), 2);
   EXPECT_EQ(requests.value({"51", "200"}), 0);
+}
+
+TEST(Metrics, BoundSeriesAddToTheSameValue) {
+  counter_family requests("igw_test_requests_total", "Requests.", {"code"});
+  const auto ok = requests.bind({"0"});
+  ok.add();
+  ok.add(2);
+  requests.add({"0"});
+  EXPECT_EQ(requests.value({"0"}), 4);
+  histogram_family latency("igw_test_seconds", "Latency.", {"route"}, {1});
+  const auto image = latency.bind({"image"});
+  image.observe(0.5);
+  latency.observe({"image"}, 2);
+  EXPECT_EQ(latency.count({"image"}), 2u);
+}
+
+// A family that has no series yet still tells scrapers it exists (prometheus-cpp alone would
+// leave it out).
+TEST(Metrics, FamilyWithoutSeriesShowsHelpAndType) {
+  counter_family shed("igw_test_shed_total", "Shed.", {"reason"});
+  histogram_family latency("igw_test_seconds", "Latency.", {"route"}, {1});
+  std::string out;
+  shed.render(out);
+  latency.render(out);
+  EXPECT_EQ(out,
+            "# HELP igw_test_shed_total Shed.\n# TYPE igw_test_shed_total counter\n"
+            "# HELP igw_test_seconds Latency.\n# TYPE igw_test_seconds histogram\n");
+}
+
+TEST(Metrics, WrongNumberOfLabelValuesIsRefused) {
+  counter_family requests("igw_test_requests_total", "Requests.", {"code", "status"});
+  EXPECT_THROW(requests.add({"0"}), std::invalid_argument);
+  gauge_family open("igw_test_open", "Open.", {"endpoint"});
+  EXPECT_THROW(open.set_source({}, [] { return 1.0; }), std::invalid_argument);
 }
 
 TEST(Metrics, CounterWithoutLabelsShowsZeroBeforeAnyAdd) {
@@ -70,15 +108,16 @@ TEST(Metrics, HistogramBucketsAreCumulativeWithSumAndCount) {
   h.observe({"image"}, 20);
   std::string out;
   h.render(out);
-  EXPECT_EQ(out,
-            "# HELP igw_test_seconds Latency.\n"
-            "# TYPE igw_test_seconds histogram\n"
-            "igw_test_seconds_bucket{route=\"image\",le=\"0.1\"} 1\n"
-            "igw_test_seconds_bucket{route=\"image\",le=\"1\"} 3\n"
-            "igw_test_seconds_bucket{route=\"image\",le=\"10\"} 3\n"
-            "igw_test_seconds_bucket{route=\"image\",le=\"+Inf\"} 4\n"
-            "igw_test_seconds_sum{route=\"image\"} 21.05\n"
-            "igw_test_seconds_count{route=\"image\"} 4\n");
+  for (const char* line : {"# HELP igw_test_seconds Latency.", "# TYPE igw_test_seconds histogram",
+                           "igw_test_seconds_bucket{route=\"image\",le=\"0.1\"} 1",
+                           "igw_test_seconds_bucket{route=\"image\",le=\"1\"} 3",
+                           "igw_test_seconds_bucket{route=\"image\",le=\"10\"} 3",
+                           "igw_test_seconds_bucket{route=\"image\",le=\"+Inf\"} 4",
+                           "igw_test_seconds_sum{route=\"image\"} 21.05",
+                           "igw_test_seconds_count{route=\"image\"} 4"}) {
+    EXPECT_TRUE(has_line(out, line)) << line << " in\n" << out;
+  }
+  EXPECT_EQ(lines_of(out).size(), 8u) << out;
   EXPECT_EQ(h.count({"image"}), 4u);
   EXPECT_EQ(h.count({"healthz"}), 0u);
 }

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <ostream>
+#include <string>
 
 #include "unit/oppo_test_support.hpp"
 
@@ -201,6 +203,11 @@ TEST(OppoClient, ConcurrentUploadsShareOneAuthCall) {
   EXPECT_EQ(f.uploads().size(), 2u);
 }
 
+// "Code11" rather than "0" in test names.
+std::string code_name(const ::testing::TestParamInfo<int>& code_info) {
+  return "Code" + std::to_string(code_info.param);
+}
+
 class TokenRefused : public ::testing::TestWithParam<int> {};
 
 TEST_P(TokenRefused, OneRefreshAndOneRetryWithTheNewToken) {
@@ -229,7 +236,7 @@ TEST_P(TokenRefused, TwiceIsACredentialsError) {
   EXPECT_EQ(f.oppo.tokens().refresh_count(), 2u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Codes, TokenRefused, ::testing::Values(11, 29));
+INSTANTIATE_TEST_SUITE_P(Codes, TokenRefused, ::testing::Values(11, 29), code_name);
 
 class BusinessCode : public ::testing::TestWithParam<int> {};
 
@@ -246,7 +253,7 @@ TEST_P(BusinessCode, IsARejectionWithoutRetry) {
   EXPECT_EQ(f.uploads().size(), 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Codes, BusinessCode, ::testing::Values(51, 34, 40, 41));
+INSTANTIATE_TEST_SUITE_P(Codes, BusinessCode, ::testing::Values(51, 34, 40, 41), code_name);
 
 TEST(OppoClient, CodeIsReadWhateverTheHttpStatus) {
   fixture f;
@@ -294,6 +301,9 @@ struct transient_case {
   const char* name;
   http_response answer;
 };
+
+// gtest prints a failing test's parameter: its name, not its bytes.
+void PrintTo(const transient_case& value, std::ostream* out) { *out << value.name; }
 
 class Transient : public ::testing::TestWithParam<transient_case> {};
 

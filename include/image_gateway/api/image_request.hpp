@@ -27,7 +27,8 @@ struct image_request {
 
 // SPEC §2-3 on the raw body, in order: a JSON object (bad_json), each field a string or null
 // (field_invalid), at least one asked for (missing_parameter), then each URL's syntax with
-// url_policy (url_invalid), big before small. Never throws.
+// url_policy (url_invalid), big before small. Never throws. The URLs it returns are the ones to
+// fetch: as libcurl normalised them (url_parts::normalised), without a fragment.
 result<image_request> parse_image_request(std::string_view body);
 
 }  // namespace image_gateway

@@ -77,6 +77,19 @@ struct log_config {
   log_level level = log_level::info;
 };
 
+// SPEC §8: shared state for replicas. url "" : none (each replica alone, in memory).
+struct redis_config {
+  std::string url;       // as written: redis://host:port[/db]
+  std::string host;      // parsed from url (brackets of an IPv6 literal removed)
+  std::string port;      // parsed from url, "6379" when absent
+  int db = 0;            // parsed from url
+  std::string password;  // "" : no AUTH
+  std::string key_prefix = "image-gateway:";
+  milliseconds timeout{50};
+  int expected_replicas = 1;
+  bool enabled() const { return !url.empty(); }
+};
+
 struct config {
   server_config server;
   std::vector<app_config> apps;
@@ -85,6 +98,7 @@ struct config {
   fetch_config fetch;
   cache_config cache;
   log_config log;
+  redis_config redis;
 };
 
 // A configuration that cannot be used; what() is one line naming the key path, e.g.

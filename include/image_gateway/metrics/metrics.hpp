@@ -1,34 +1,49 @@
 #pragma once
 
-#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <string_view>
 #include <vector>
+
+// The storage and the text format are prometheus-cpp's (core only: its Registry, Family,
+// Counter, Histogram, Gauge and TextSerializer; /metrics stays our own route, not its exposer).
+namespace prometheus {
+class Counter;
+class Gauge;
+class Histogram;
+class Registry;
+template <typename T>
+class Family;
+}  // namespace prometheus
 
 namespace image_gateway::metrics {
 
 using label_values = std::vector<std::string>;
 
-// A counter with labels; values only go up. Thread-safe.
+// A counter with labels; values only go up. Thread-safe. Label values are given in the order of
+// the label names.
 class counter_family {
  public:
   // One series of the family, looked up once: adding through it takes no label vector, no map
-  // walk and no lock, for counters bumped on every request. Valid as long as the family.
+  // walk and no lock of ours, for counters bumped on every request. Valid as long as the family.
   class series {
    public:
-    void add(double amount = 1) const { value_->fetch_add(amount, std::memory_order_relaxed); }
+    void add(double amount = 1) const;
 
    private:
     friend class counter_family;
-    explicit series(std::atomic<double>& value) : value_(&value) {}
-    std::atomic<double>* value_;
+    explicit series(prometheus::Counter& counter) : counter_(&counter) {}
+    prometheus::Counter* counter_;
   };
 
   counter_family(std::string name, std::string help, std::vector<std::string> label_names);
+  ~counter_family();
+  counter_family(const counter_family&) = delete;
+  counter_family& operator=(const counter_family&) = delete;
+
   void add(const label_values& labels, double amount = 1);
   // The series with these labels, created (at 0, and rendered from now on) when new.
   series bind(const label_values& labels);
@@ -36,32 +51,37 @@ class counter_family {
   void render(std::string& out) const;
 
  private:
+  prometheus::Counter& find_or_add(const label_values& labels);
+
   std::string name_, help_;
   std::vector<std::string> label_names_;
+  std::unique_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* family_;
   mutable std::mutex mutex_;
-  std::map<label_values, std::atomic<double>> values_;  // map nodes never move: series stay valid
+  std::map<label_values, prometheus::Counter*> index_;  // the family's series by label values
 };
 
 // A histogram with labels and fixed buckets (upper bounds, seconds or bytes). Thread-safe.
 class histogram_family {
-  struct series_data;
-
  public:
-  // One series of the family, looked up once (see counter_family::series). Observing through it
-  // still locks the family, so a scrape never sees a count without its bucket.
+  // One series of the family, looked up once (see counter_family::series). An observation
+  // locks only its series, so a scrape never sees a count without its bucket.
   class series {
    public:
-    void observe(double value) const { family_->observe(*data_, value); }
+    void observe(double value) const;
 
    private:
     friend class histogram_family;
-    series(histogram_family& family, series_data& data) : family_(&family), data_(&data) {}
-    histogram_family* family_;
-    series_data* data_;
+    explicit series(prometheus::Histogram& histogram) : histogram_(&histogram) {}
+    prometheus::Histogram* histogram_;
   };
 
   histogram_family(std::string name, std::string help, std::vector<std::string> label_names,
                    std::vector<double> bounds);
+  ~histogram_family();
+  histogram_family(const histogram_family&) = delete;
+  histogram_family& operator=(const histogram_family&) = delete;
+
   void observe(const label_values& labels, double value);
   // The series with these labels, created (empty, and rendered from now on) when new.
   series bind(const label_values& labels);
@@ -69,27 +89,26 @@ class histogram_family {
   void render(std::string& out) const;
 
  private:
-  struct series_data {
-    std::vector<std::uint64_t> buckets;  // per bound, not cumulative
-    double sum = 0;
-    std::uint64_t count = 0;
-  };
-  series_data& find_or_add(const label_values& labels);  // with mutex_ held
-  void observe(series_data& data, double value);
-  void observe_locked(series_data& data, double value);  // with mutex_ held
+  prometheus::Histogram& find_or_add(const label_values& labels);
 
   std::string name_, help_;
   std::vector<std::string> label_names_;
   std::vector<double> bounds_;
+  std::unique_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Histogram>* family_;
   mutable std::mutex mutex_;
-  std::map<label_values, series_data> series_;  // map nodes never move: series stay valid
+  std::map<label_values, prometheus::Histogram*> index_;
 };
 
-// A value read when scraped: an atomic it owns, or a function of other state (set_source).
+// A value read when scraped: a gauge it owns, or a function of other state (set_source).
 // `type` is "gauge", or "counter" for a total kept elsewhere (e.g. cache evictions).
 class gauge {
  public:
   gauge(std::string name, std::string help, std::string type = "gauge");
+  ~gauge();
+  gauge(const gauge&) = delete;
+  gauge& operator=(const gauge&) = delete;
+
   void add(double delta);
   void set_source(std::function<double()> read);
   double value() const;
@@ -98,7 +117,8 @@ class gauge {
  private:
   std::string name_, help_, type_;
   std::function<double()> read_;
-  std::atomic<double> value_{0};
+  std::unique_ptr<prometheus::Registry> registry_;
+  prometheus::Gauge* value_;
 };
 
 // Gauges with labels, each series read from its own function when scraped (e.g. a breaker's
@@ -173,6 +193,20 @@ struct registry {
   gauge connections{"image_gateway_connections_open", "Client connections open now."};
   gauge_family build_info{
       "image_gateway_build_info", "Always 1; the version as a label.", {"version"}};
+  // Shared state for replicas (SPEC §8); rendered only when redis.url is set.
+  gauge redis_up{"image_gateway_redis_up",
+                 "1 while the connection to Redis is up and shared state is used, else 0."};
+  counter_family redis_errors{
+      "image_gateway_redis_errors_total",
+      "Redis calls that failed and fell back to local state, by reason (down: not sent while "
+      "the connection is down; timeout, connection, protocol, error_reply).",
+      {"reason"}};
+  histogram_family redis_duration{
+      "image_gateway_redis_call_duration_seconds",
+      "Time of one Redis call, by call.",
+      {"call"},
+      {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5}};
+  bool redis_enabled = false;
 
   // The whole exposition.
   std::string render() const;

@@ -14,6 +14,7 @@
 #include "image_gateway/http_client/http_client.hpp"
 #include "image_gateway/oppo/circuit_breaker.hpp"
 #include "image_gateway/oppo/protocol.hpp"
+#include "image_gateway/oppo/token_store.hpp"
 
 namespace image_gateway::oppo {
 
@@ -36,6 +37,11 @@ using clock_fn = std::function<system_time()>;
 //   upstream_credentials, as do 11/29 on auth.
 // - Auth calls go through a circuit breaker (circuit_breaker.hpp): while it is open, a refresh
 //   fails at once with upstream_unavailable and nothing is sent.
+// - With a shared store: the token in hand is used without asking the store; only a refresh
+//   (none, ending, or refused by OPPO) asks it. A refused token is refreshed only when the store
+//   still holds it; a replica that finds the store's refresh lock taken uses the store's token
+//   while it is still valid, else polls the store (jittered, within the deadline) until the
+//   other replica stored the new one or the lock went.
 class token_cache {
  public:
   // How long before its end a token is refreshed.
@@ -61,6 +67,10 @@ class token_cache {
 
   // Called after every auth call (and every one the breaker refused). Set before the first call.
   void set_observer(call_observer observer);
+  // Shares tokens with other replicas (SPEC §8): a refresh first looks in the store, and one
+  // replica at a time calls OPPO under the store's lock. When the store fails, the cache goes on
+  // alone. Set before the first call; the store must outlive the cache.
+  void set_shared_store(token_store* store);
   const circuit_breaker& circuit() const;
 
  private:

@@ -1,0 +1,59 @@
+#pragma once
+// One upload per image (SPEC §8): concurrent requests for the same new image share one upload,
+// inside a replica (always) and across replicas (with Redis). The picture ids live in the local
+// upload cache and, with Redis, under one key per upload that expires with the id.
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "image_gateway/api/error.hpp"
+#include "image_gateway/cache/upload_cache.hpp"
+#include "image_gateway/redis/client.hpp"
+#include "image_gateway/replicas/key_layout.hpp"
+
+namespace image_gateway::replicas {
+
+// Across replicas: the uploader holds `…:lock` (SET NX PX, until its own deadline); the others
+// poll the id key with jittered back-off within their deadline. When the uploader fails it drops
+// the lock, so one waiter takes over at once; when it vanishes, the lock expires. An OPPO
+// business refusal (51, 34, …) is shared with the waiters of this replica (the same bytes get
+// the same verdict); any other failure lets one of them take over. When Redis fails, the
+// replica uploads alone (its own single flight still holds).
+class upload_flight {
+ public:
+  using clock = std::chrono::steady_clock;
+  using upload_fn = std::function<boost::asio::awaitable<result<std::string>>()>;
+
+  // `shared` null: no Redis.
+  upload_flight(upload_cache& local, redis::client* shared, key_layout keys);
+  ~upload_flight();
+
+  // The local copy, then Redis (copied locally until the same expiry).
+  boost::asio::awaitable<std::optional<std::string>> find(upload_key key);
+
+  // The id for `key`: uploaded by `upload`, or by another request for the same key here or on
+  // another replica (waited for, until `deadline`). Ids are kept for `keep_for` from the start
+  // of their upload (not at all when it is not positive).
+  boost::asio::awaitable<result<std::string>> upload_once(upload_key key,
+                                                          clock::time_point deadline,
+                                                          std::chrono::milliseconds keep_for,
+                                                          upload_fn upload);
+
+  // Uploads that waited for another request's upload instead of making their own (tests).
+  std::uint64_t shared_waits() const;
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+// An id as read from Redis: anything else is junk under our key, ignored (and overwritten).
+bool plausible_picture_id(std::string_view id);
+
+}  // namespace image_gateway::replicas

@@ -1,0 +1,308 @@
+#include "image_gateway/replicas/upload_flight.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <random>
+#include <vector>
+
+namespace image_gateway::replicas {
+
+namespace asio = boost::asio;
+using wake_channel = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+using std::chrono::milliseconds;
+
+namespace {
+
+// KEYS[1] id. The id and its remaining life, or nil.
+const redis::script peek_script(R"lua(
+if redis.call('TYPE', KEYS[1]).ok ~= 'string' then return false end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return false end
+return {redis.call('GET', KEYS[1]), ttl}
+)lua");
+
+// KEYS[1] id, KEYS[2] lock; ARGV[1] owner, ARGV[2] lock ms.
+// {1, id, ms left} the id is there; {2} the lock is ours; {0, lock ms left} someone uploads.
+// Junk under either key (another type, no expiry, not an id) is removed.
+const redis::script claim_script(R"lua(
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'string' then
+  local id = redis.call('GET', KEYS[1])
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 and string.len(id) > 0 and string.len(id) <= 512 and not string.find(id, '%c') then
+    return {1, id, ttl}
+  end
+  redis.call('DEL', KEYS[1])
+elseif kind ~= 'none' then
+  redis.call('DEL', KEYS[1])
+end
+if redis.call('TYPE', KEYS[2]).ok ~= 'none' and redis.call('PTTL', KEYS[2]) < 0 then
+  redis.call('DEL', KEYS[2])
+end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
+return {0, redis.call('PTTL', KEYS[2])}
+)lua");
+
+// KEYS[1] id, KEYS[2] lock; ARGV[1] id, ARGV[2] ms to keep it, ARGV[3] owner.
+const redis::script store_script(R"lua(
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if redis.call('TYPE', KEYS[2]).ok == 'string' and redis.call('GET', KEYS[2]) == ARGV[3] then
+  redis.call('DEL', KEYS[2])
+end
+return 1
+)lua");
+
+// KEYS[1] lock; ARGV[1] owner.
+const redis::script release_script(R"lua(
+if redis.call('TYPE', KEYS[1]).ok == 'string' and redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return 1
+)lua");
+
+std::string random_owner() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id(16, '0');
+  std::uint64_t bits = random();
+  for (char& c : id) {
+    c = hex[bits & 0xf];
+    bits >>= 4;
+  }
+  return id;
+}
+
+milliseconds jittered(milliseconds pause) {
+  thread_local std::mt19937 random{std::random_device{}()};
+  std::uniform_int_distribution<long long> pick(pause.count() / 2, pause.count());
+  return milliseconds(pick(random));
+}
+
+std::string flat(const upload_key& key) {
+  return std::string(kind_name(key.kind)) + "|" + key.sha256_hex + "|" + key.oppo_app_key;
+}
+
+api_error waited_too_long() {
+  return api_error{error_kind::upstream_unavailable,
+                   "the upload of the same image by another request did not end within the "
+                   "request deadline",
+                   std::nullopt};
+}
+
+// One upload in progress in this replica and the requests waiting for it.
+struct flight {
+  bool done = false;
+  std::optional<result<std::string>> outcome;  // empty: the uploader went away
+  std::vector<std::shared_ptr<wake_channel>> waiters;
+};
+
+}  // namespace
+
+bool plausible_picture_id(std::string_view id) {
+  if (id.empty() || id.size() > 512) return false;
+  return std::none_of(id.begin(), id.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+struct upload_flight::impl {
+  impl(upload_cache& l, redis::client* s, key_layout k) : local(l), shared(s), keys(std::move(k)) {}
+
+  upload_cache& local;
+  redis::client* shared;
+  key_layout keys;
+  std::atomic<std::uint64_t> waits{0};
+  std::mutex mutex;
+  std::unordered_map<std::string, std::shared_ptr<flight>> flights;
+
+  void finish(const std::string& name, const std::shared_ptr<flight>& f,
+              std::optional<result<std::string>> outcome) {
+    std::vector<std::shared_ptr<wake_channel>> waiters;
+    {
+      std::lock_guard lock(mutex);
+      if (f->done) return;
+      f->done = true;
+      f->outcome = std::move(outcome);
+      waiters.swap(f->waiters);
+      const auto found = flights.find(name);
+      if (found != flights.end() && found->second == f) flights.erase(found);
+    }
+    for (auto& waiter : waiters) waiter->try_send(boost::system::error_code{});
+  }
+
+  void keep(const upload_key& key, const std::string& id, clock::time_point until) {
+    if (until > clock::now()) local.insert(key, id, until);
+  }
+
+  asio::awaitable<result<std::string>> upload_here(const upload_key& key, milliseconds keep_for,
+                                                   const upload_fn& upload) {
+    const auto started = clock::now();
+    result<std::string> uploaded = co_await upload();
+    if (uploaded && keep_for.count() > 0) keep(key, uploaded.value(), started + keep_for);
+    co_return uploaded;
+  }
+
+  // This replica's one uploader for `key`: with Redis, the cross-replica part.
+  asio::awaitable<result<std::string>> lead(const upload_key& key, clock::time_point deadline,
+                                            milliseconds keep_for, const upload_fn& upload) {
+    if (shared == nullptr || keep_for.count() <= 0)
+      co_return co_await upload_here(key, keep_for, upload);
+    const std::string id_key = keys.upload(key);
+    const std::string lock_key = keys.upload_lock(key);
+    const std::string owner = random_owner();
+    const auto executor = co_await asio::this_coro::executor;
+    milliseconds pause{10};
+    for (;;) {
+      // The lock lasts as long as our upload can: until our deadline, plus a margin.
+      const auto lock_ms =
+          std::chrono::duration_cast<milliseconds>(deadline - clock::now()) + milliseconds(500);
+      // (Named vectors: GCC 12 miscompiles braced lists inside a co_await expression.)
+      std::vector<std::string> claim_keys{id_key, lock_key};
+      std::vector<std::string> claim_args{owner,
+                                          std::to_string(std::max<long long>(1, lock_ms.count()))};
+      auto claim = co_await shared->run(claim_script, std::move(claim_keys), std::move(claim_args),
+                                        "upload_claim");
+      const bool shaped = claim && claim->kind == redis::reply::type::array &&
+                          !claim->elements.empty() &&
+                          claim->elements[0].kind == redis::reply::type::integer;
+      if (claim && !shaped) shared->reject("upload_claim");
+      if (!shaped) co_return co_await upload_here(key, keep_for, upload);  // Redis failed: alone
+      const auto& parts = claim->elements;
+      const long long verdict = parts[0].integer;
+      if (verdict == 1 && parts.size() == 3 && parts[1].kind == redis::reply::type::bulk &&
+          plausible_picture_id(parts[1].text) && parts[2].kind == redis::reply::type::integer) {
+        ++waits;
+        keep(key, parts[1].text, clock::now() + milliseconds(parts[2].integer));
+        co_return parts[1].text;
+      }
+      if (verdict == 2) {
+        const auto started = clock::now();
+        result<std::string> uploaded = co_await upload();
+        if (uploaded) {
+          keep(key, uploaded.value(), started + keep_for);
+          const auto keep_ms =
+              std::chrono::duration_cast<milliseconds>(started + keep_for - clock::now());
+          if (keep_ms.count() > 0) {
+            std::vector<std::string> store_keys{id_key, lock_key};
+            std::vector<std::string> store_args{uploaded.value(), std::to_string(keep_ms.count()),
+                                                owner};
+            co_await shared->run(store_script, std::move(store_keys), std::move(store_args),
+                                 "upload_store");
+          }
+        } else {
+          std::vector<std::string> release_keys{lock_key};
+          std::vector<std::string> release_args{owner};
+          co_await shared->run(release_script, std::move(release_keys), std::move(release_args),
+                               "upload_release");
+        }
+        co_return uploaded;
+      }
+      if (verdict != 0) {
+        shared->reject("upload_claim");
+        co_return co_await upload_here(key, keep_for, upload);
+      }
+      // Another replica uploads: poll until its id appears, its lock goes, or our time is up.
+      const milliseconds wait = jittered(pause);
+      if (deadline - clock::now() <= wait) co_return waited_too_long();
+      asio::steady_timer timer(executor, wait);
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return waited_too_long();
+      pause = std::min(pause * 2, milliseconds(200));
+    }
+  }
+};
+
+upload_flight::upload_flight(upload_cache& local, redis::client* shared, key_layout keys)
+    : impl_(std::make_shared<impl>(local, shared, std::move(keys))) {}
+
+upload_flight::~upload_flight() = default;
+
+std::uint64_t upload_flight::shared_waits() const { return impl_->waits.load(); }
+
+asio::awaitable<std::optional<std::string>> upload_flight::find(upload_key key) {
+  const std::shared_ptr<impl> self = impl_;
+  if (auto id = self->local.find(key, clock::now())) co_return id;
+  if (self->shared == nullptr || !self->shared->up()) co_return std::nullopt;
+  std::vector<std::string> peek_keys{self->keys.upload(key)};
+  auto peek = co_await self->shared->run(peek_script, std::move(peek_keys), {}, "upload_find");
+  if (!peek || peek->is_nil()) co_return std::nullopt;
+  if (peek->kind != redis::reply::type::array || peek->elements.size() != 2 ||
+      peek->elements[0].kind != redis::reply::type::bulk ||
+      peek->elements[1].kind != redis::reply::type::integer) {
+    self->shared->reject("upload_find");
+    co_return std::nullopt;
+  }
+  std::string id = std::move(peek->elements[0].text);
+  if (!plausible_picture_id(id)) co_return std::nullopt;  // junk: overwritten by the next upload
+  self->keep(key, id, clock::now() + milliseconds(peek->elements[1].integer));
+  co_return id;
+}
+
+asio::awaitable<result<std::string>> upload_flight::upload_once(upload_key key,
+                                                                clock::time_point deadline,
+                                                                milliseconds keep_for,
+                                                                upload_fn upload) {
+  const std::shared_ptr<impl> self = impl_;
+  const std::string name = flat(key);
+  const auto executor = co_await asio::this_coro::executor;
+  for (;;) {
+    if (auto id = self->local.find(key, clock::now())) co_return std::move(*id);
+    std::shared_ptr<flight> mine;
+    std::shared_ptr<flight> theirs;
+    std::shared_ptr<wake_channel> channel;
+    {
+      std::lock_guard lock(self->mutex);
+      std::shared_ptr<flight>& slot = self->flights[name];
+      if (slot) {
+        theirs = slot;
+        channel = std::make_shared<wake_channel>(executor, 1);
+        theirs->waiters.push_back(channel);
+      } else {
+        slot = std::make_shared<flight>();
+        mine = slot;
+      }
+    }
+    if (mine) {
+      // If we are unwound before the end, the waiters start over.
+      struct abandon_on_exit {
+        impl* owner;
+        const std::string& name;
+        std::shared_ptr<flight> f;
+        ~abandon_on_exit() {
+          if (f) owner->finish(name, f, std::nullopt);
+        }
+      } guard{self.get(), name, mine};
+      result<std::string> uploaded = co_await self->lead(key, deadline, keep_for, upload);
+      guard.f.reset();
+      self->finish(name, mine, uploaded);
+      co_return uploaded;
+    }
+
+    ++self->waits;
+    asio::steady_timer timer(executor, deadline);
+    co_await asio::experimental::make_parallel_group(channel->async_receive(asio::deferred),
+                                                     timer.async_wait(asio::deferred))
+        .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+    {
+      std::lock_guard lock(self->mutex);
+      if (!theirs->done) {
+        auto& waiters = theirs->waiters;
+        waiters.erase(std::remove(waiters.begin(), waiters.end(), channel), waiters.end());
+        co_return waited_too_long();
+      }
+    }
+    if (!theirs->outcome) continue;  // the uploader went away: start over
+    if (theirs->outcome->ok()) co_return *theirs->outcome;
+    if (theirs->outcome->error().kind == error_kind::upstream_rejected) co_return *theirs->outcome;
+    // Any other failure: one waiter takes over (the next turn of the loop).
+  }
+}
+
+}  // namespace image_gateway::replicas

@@ -1,0 +1,47 @@
+#pragma once
+// A real redis-server for tests: started by the test on a free 127.0.0.1 port, without
+// persistence, never the system service. Killed (SIGKILL), frozen (SIGSTOP) and restarted on
+// the same port at will; a blocking client for looking at and planting keys.
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+#include "image_gateway/redis/resp.hpp"
+
+namespace image_gateway::testing {
+
+class redis_process {
+ public:
+  // `password` "": none (requirepass otherwise).
+  explicit redis_process(std::string password = "");
+  ~redis_process();
+  redis_process(const redis_process&) = delete;
+  redis_process& operator=(const redis_process&) = delete;
+
+  unsigned short port() const { return port_; }
+  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+
+  void kill();     // SIGKILL and reap; the port is free again
+  void restart();  // a fresh server (empty, no scripts) on the same port
+  void freeze();   // SIGSTOP
+  void thaw();     // SIGCONT
+
+  // One command over a fresh blocking connection (AUTH first when there is a password).
+  redis::reply command(const std::vector<std::string>& args) const;
+  // Every key (SCAN).
+  std::vector<std::string> keys() const;
+
+ private:
+  void start();
+  std::string password_;
+  unsigned short port_ = 0;
+  pid_t pid_ = -1;
+  bool frozen_ = false;
+};
+
+// True when redis-server is installed (the tests that need it say so when it is not).
+bool redis_server_available();
+
+}  // namespace image_gateway::testing
