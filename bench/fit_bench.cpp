@@ -125,7 +125,7 @@ void fit_row(int rounds, const char* name, const std::string& source, const imag
       std::fprintf(stderr, "%s: %s\n", name, fitted.error().detail.c_str());
       std::exit(1);
     }
-    out_bytes = fitted.value().bytes->size();
+    out_bytes = fitted.value().bytes.size();
     format = fitted.value().format == image_format::png ? "PNG" : "JPEG";
     quality = fitted.value().jpeg_quality;
   });
@@ -197,7 +197,7 @@ int write_pictures(const std::string& dir, const image_rule& big, const image_ru
       std::fprintf(stderr, "%s: %s\n", output.name, fitted.error().detail.c_str());
       return 1;
     }
-    write_file(dir + "/" + output.name, *fitted.value().bytes);
+    write_file(dir + "/" + output.name, std::string(fitted.value().bytes.view()));
   }
   return 0;
 }
@@ -240,7 +240,7 @@ int main(int argc, char** argv) {
   std::printf("\n| pixels | format | encoder | bytes | CPU ms |\n|---|---|---|---|---|\n");
   const auto fitted = fit_image(std::make_shared<const std::string>(png2), big,
                                 {fit_mode::cover, white}, {}, "bench");
-  const auto pixels = samples::decode_rgba(*fitted.value().bytes);
+  const auto pixels = samples::decode_rgba(std::string(fitted.value().bytes.view()));
   encoder_rows(rounds, "2 MP PNG fitted to 984x369", *pixels);
   const auto noisy = samples::decode_rgba(samples::noise_png(984, 369, 4));
   encoder_rows(rounds, "984x369 noise", *noisy);

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 build_dir=${FUZZ_BUILD_DIR:-build/fuzz}
-targets=(${FUZZ_TARGETS:-fuzz_image_gate fuzz_request fuzz_url_policy fuzz_fit})
+targets=(${FUZZ_TARGETS:-fuzz_image_gate fuzz_request fuzz_url_policy fuzz_fit fuzz_multipart_form})
 
 scripts/install-deps.sh clang libclang-rt-14-dev
 cmake --preset fuzz -B "$build_dir" >/dev/null

@@ -53,6 +53,7 @@ server_limits limits_from(const server_config& server) {
   server_limits limits;
   limits.max_connections = server.max_connections;
   limits.max_body_bytes = server.max_body_bytes;
+  limits.max_body_multipart_bytes = server.max_body_multipart_bytes;
   limits.header_timeout = server.header_timeout;
   limits.body_timeout = server.header_timeout;
   limits.idle_timeout = server.idle_timeout;

@@ -27,6 +27,7 @@ error_description describe(error_kind kind) {
     case error_kind::body_too_large:
       return {21003, 413, invalid_message};
     case error_kind::bad_json:
+    case error_kind::bad_form:
     case error_kind::field_invalid:
     case error_kind::url_invalid:
     case error_kind::address_blocked:
@@ -65,6 +66,8 @@ std::string_view to_string(error_kind kind) {
       return "body_too_large";
     case error_kind::bad_json:
       return "bad_json";
+    case error_kind::bad_form:
+      return "bad_form";
     case error_kind::field_invalid:
       return "field_invalid";
     case error_kind::url_invalid:

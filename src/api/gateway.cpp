@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "gateway_impl.hpp"
+#include "image_gateway/api/multipart_form.hpp"
 #include "image_gateway/metrics/metrics.hpp"
 #include "image_gateway/util/random_hex.hpp"
 #include "router.hpp"
@@ -43,6 +44,16 @@ std::string_view route_name(route r) {
 
 api_error no_such_route(const api_request& request) {
   return {error_kind::route_not_found, "no " + request.method + " " + request.path + " here",
+          std::nullopt};
+}
+
+// The 413's detail names the limit that applied: multipart/form-data bodies have their own.
+api_error body_too_large(const server_config& server, const api_request& partial) {
+  const bool multipart = is_multipart_form_data(partial.header("content-type"));
+  return {error_kind::body_too_large,
+          std::string(multipart ? "multipart/form-data " : "") + "request body is larger than " +
+              std::to_string(multipart ? server.max_body_multipart_bytes : server.max_body_bytes) +
+              " bytes (server." + (multipart ? "max_body_multipart_bytes" : "max_body_bytes") + ")",
           std::nullopt};
 }
 
@@ -333,10 +344,7 @@ api_response gateway::refuse(int http_status, const api_request& partial,
   } else {
     switch (http_status) {
       case 413:
-        response = trace.fail({error_kind::body_too_large,
-                               "request body is larger than " +
-                                   std::to_string(impl_->settings.server.max_body_bytes) + " bytes",
-                               std::nullopt});
+        response = trace.fail(body_too_large(impl_->settings.server, partial));
         break;
       case 503:
         response = trace.fail({error_kind::overloaded, "too many open connections", std::nullopt});

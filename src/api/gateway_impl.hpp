@@ -12,8 +12,10 @@
 
 #include "image_fetch.hpp"
 #include "image_gateway/api/gateway.hpp"
+#include "image_gateway/api/image_form.hpp"
 #include "image_gateway/api/image_request.hpp"
 #include "image_gateway/api/rate_limit.hpp"
+#include "image_gateway/api/request_options.hpp"
 #include "image_gateway/auth/basic_auth.hpp"
 #include "image_gateway/cache/upload_cache.hpp"
 #include "image_gateway/log/logger.hpp"
@@ -74,7 +76,9 @@ class in_flight_slot {
 // An image request that passed the checks needing no I/O: who asks, and for what.
 struct admitted_request {
   const app_config* app = nullptr;
-  image_request asked;
+  image_request asked;             // the URLs of a JSON body
+  std::optional<image_form> form;  // set instead when the images came in a multipart body
+  request_options options;         // ?dry_run=true
 };
 
 struct gateway::impl {
@@ -128,8 +132,12 @@ struct gateway::impl {
   std::optional<api_error> judge_rate(const app_config& app, const rate_limiter::decision& decision,
                                       request_trace& trace);
   // POST /v4/image/oppo once routed, the part without I/O in SPEC order: auth, rate limit,
-  // body. An error is the request's answer; it costs no coroutine and no upstream call.
-  result<admitted_request> admit(const api_request& request, request_trace& trace);
+  // query options, body. An error is the request's answer; it costs no coroutine and no
+  // upstream call. A multipart body moves into the admitted request (its parts are views).
+  result<admitted_request> admit(api_request& request, request_trace& trace);
+  // The part of admit() after the caller's checks: query options, then the JSON or multipart
+  // body (which moves into the admitted request).
+  result<admitted_request> admit_body(api_request& request, const app_config* app);
   // With Redis, for an authenticated app with a rate limit: the shared bucket, then the rest.
   boost::asio::awaitable<api_response> serve_shared_limit(
       api_request request, request_trace trace, const app_config* app, in_flight_slot slot,
@@ -148,10 +156,12 @@ struct gateway::impl {
   api_response finish(const api_request& request, request_trace& trace, api_response response,
                       route where, std::chrono::steady_clock::time_point started);
   // One image fetch for `app` and a fit (its cache tag: a 304 stands only for an id uploaded
-  // with the same fit), revalidated when allowed, its transfers counted in the metrics.
+  // with the same fit), revalidated when allowed (not for a dry run, which reports the bytes
+  // themselves), its transfers counted in the metrics.
   boost::asio::awaitable<result<fetched_image>> fetch_counted(
       std::string url, image_kind kind, std::size_t max_bytes,
-      std::chrono::steady_clock::time_point deadline, const app_config& app, std::string fit_tag);
+      std::chrono::steady_clock::time_point deadline, const app_config& app, std::string fit_tag,
+      bool may_revalidate);
   bool revalidating() const;
 };
 

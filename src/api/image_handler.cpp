@@ -11,8 +11,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "dry_run.hpp"
 #include "gateway_impl.hpp"
 #include "image_gateway/api/image_request.hpp"
+#include "image_gateway/api/multipart_form.hpp"
 #include "image_gateway/image/fit.hpp"
 #include "image_gateway/image/image_check.hpp"
 #include "image_gateway/util/sha256.hpp"
@@ -27,9 +29,11 @@ using steady_time = std::chrono::steady_clock::time_point;
 // One image of the request as it moves through the stages.
 struct image_job {
   image_kind kind;
-  std::string url;
+  std::string url;         // empty when the bytes came in a multipart body
+  std::string_view field;  // what details name: "big_picture_url", or "big_picture" (multipart)
   const image_rule* rule = nullptr;
   std::optional<result<fetched_image>> fetched;
+  shared_bytes bytes;  // fetched, or a view into the request body: never copied
   std::optional<image_facts> facts;
   std::optional<fitted_image> upload;  // what goes to OPPO: the source, or its fitted encoding
   std::string digest;
@@ -80,19 +84,19 @@ void lower_decode_thread_priority() {
 // thread; the awaiting coroutine resumes on its own executor. (A plain handler, not a lambda
 // coroutine: GCC 12 mishandles the captures of a coroutine lambda handed to co_spawn.)
 template <class Token>
-auto async_prepare_upload(net::thread_pool& pool, std::shared_ptr<const std::string> bytes,
-                          const image_rule& rule, fit_options options, const fit_limits& limits,
-                          bool verify, image_kind kind, Token&& token) {
+auto async_prepare_upload(net::thread_pool& pool, shared_bytes bytes, const image_rule& rule,
+                          fit_options options, const fit_limits& limits, bool verify,
+                          std::string_view field, Token&& token) {
   return net::async_initiate<Token, void(std::optional<result<fitted_image>>)>(
-      [&pool, &rule, &limits](auto handler, std::shared_ptr<const std::string> image,
-                              fit_options how, bool check, image_kind which) {
+      [&pool, &rule, &limits](auto handler, shared_bytes image, fit_options how, bool check,
+                              std::string_view which) {
         auto resume_on = net::get_associated_executor(handler);
         auto work = net::make_work_guard(resume_on);
         net::post(pool, [handler = std::move(handler), work = std::move(work),
                          image = std::move(image), &rule, &limits, how, check, which]() mutable {
           lower_decode_thread_priority();
           std::optional<result<fitted_image>> prepared(
-              prepare_upload(std::move(image), rule, how, limits, check, url_field(which)));
+              prepare_upload(std::move(image), rule, how, limits, check, which));
           auto executor = work.get_executor();
           net::dispatch(executor, [handler = std::move(handler), work = std::move(work),
                                    prepared = std::move(prepared)]() mutable {
@@ -100,7 +104,7 @@ auto async_prepare_upload(net::thread_pool& pool, std::shared_ptr<const std::str
           });
         });
       },
-      token, std::move(bytes), options, verify, kind);
+      token, std::move(bytes), options, verify, field);
 }
 
 }  // namespace
@@ -144,23 +148,49 @@ net::awaitable<api_response> gateway::impl::serve_shared_limit(api_request reque
   if (auto refused = judge_rate(*app, decision, trace)) {
     co_return finish(request, trace, trace.fail(*refused), route::image_upload, started);
   }
-  auto parsed = parse_image_request(request.body);
+  auto parsed = admit_body(request, app);
   if (!parsed) {
     co_return finish(request, trace, trace.fail(parsed.error()), route::image_upload, started);
   }
   // A named request, not a temporary inside the co_await: upload_images keeps a reference to
   // it across suspensions (GCC 12 does not keep such a temporary alive).
-  const admitted_request admitted{app, std::move(parsed).value()};
+  const admitted_request admitted = std::move(parsed).value();
   api_response response = co_await upload_images(admitted, trace);
   co_return finish(request, trace, std::move(response), route::image_upload, started);
 }
 
-result<admitted_request> gateway::impl::admit(const api_request& request, request_trace& trace) {
+result<admitted_request> gateway::impl::admit(api_request& request, request_trace& trace) {
   auto caller = check_caller(request, trace);
   if (!caller) return caller.take_error();
+  return admit_body(request, caller.value());
+}
+
+result<admitted_request> gateway::impl::admit_body(api_request& request, const app_config* app) {
+  auto options = parse_request_options(request.target);
+  if (!options) return options.take_error();
+  const std::string_view content_type = request.header("content-type");
+  if (is_multipart_form_data(content_type)) {
+    // The body moves (no byte is copied) to where the image parts' views can share it.
+    auto form = parse_image_form(std::make_shared<const std::string>(std::move(request.body)),
+                                 content_type);
+    if (!form) return form.take_error();
+    // The text parts "fit" and "background" say what the JSON fields of the same names say.
+    image_request asked;
+    if (const auto fit = form.value().field("fit")) {
+      const auto mode = parse_fit(*fit);
+      if (!mode) return invalid_fit();
+      asked.fit = *mode;
+    }
+    if (const auto background = form.value().field("background")) {
+      const auto colour = parse_colour(*background);
+      if (!colour) return invalid_background();
+      asked.background = *colour;
+    }
+    return admitted_request{app, std::move(asked), std::move(form).value(), options.value()};
+  }
   auto parsed = parse_image_request(request.body);
   if (!parsed) return parsed.take_error();
-  return admitted_request{caller.value(), std::move(parsed).value()};
+  return admitted_request{app, std::move(parsed).value(), std::nullopt, options.value()};
 }
 
 net::awaitable<api_response> gateway::impl::serve_upload(api_request request, request_trace trace,
@@ -176,13 +206,20 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   const image_request& asked = admitted.asked;
   const steady_time deadline = std::chrono::steady_clock::now() + settings.server.request_deadline;
 
+  const image_form* form = admitted.form ? &*admitted.form : nullptr;
   std::vector<image_job> jobs;
   for (const image_kind kind : all_image_kinds) {
-    if (!asked.url(kind)) continue;
+    if (form != nullptr ? !form->image(kind) : !asked.url(kind)) continue;
     image_job& job = jobs.emplace_back();
     job.kind = kind;
-    job.url = *asked.url(kind);
     job.rule = kind == image_kind::big ? &settings.images.big : &settings.images.small;
+    if (form != nullptr) {
+      job.field = part_field(kind);
+      job.bytes = form->image_bytes(kind);
+    } else {
+      job.field = url_field(kind);
+      job.url = *asked.url(kind);
+    }
   }
 
   // A source to be fitted may be larger than what OPPO takes (SPEC §2, images.fit): at most
@@ -201,52 +238,56 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
     }
     fit_place = fit_slot(fits_in_flight);
   }
-  // Stage: fetch, both at once.
+  // Stage: fetch, both at once (bytes that came in the body need none).
   const fit_options fit{asked.fit, asked.background};
   const std::string fit_tag = fit_cache_tag(asked.fit, asked.background);
   const auto fetch_job = [&](image_job& job) {
     return fetch_counted(job.url, job.kind,
                          fitting ? settings.images.fit.max_source_bytes : job.rule->max_bytes,
-                         deadline, *app, fit_tag);
+                         deadline, *app, fit_tag, !admitted.options.dry_run);
   };
-  if (jobs.size() == 2) {
-    auto [first, second] = co_await (fetch_job(jobs[0]) && fetch_job(jobs[1]));
-    jobs[0].fetched.emplace(std::move(first));
-    jobs[1].fetched.emplace(std::move(second));
-  } else {
-    jobs[0].fetched.emplace(co_await fetch_job(jobs[0]));
-  }
-  for (image_job& job : jobs) {
-    if (!*job.fetched) co_return trace.fail(job.fetched->error());
-    if (const auto& bytes = job.fetched->value().bytes) trace.bytes_fetched += bytes->size();
+  if (form == nullptr) {
+    if (jobs.size() == 2) {
+      auto [first, second] = co_await (fetch_job(jobs[0]) && fetch_job(jobs[1]));
+      jobs[0].fetched.emplace(std::move(first));
+      jobs[1].fetched.emplace(std::move(second));
+    } else {
+      jobs[0].fetched.emplace(co_await fetch_job(jobs[0]));
+    }
+    for (image_job& job : jobs) {
+      if (!*job.fetched) co_return trace.fail(job.fetched->error());
+      job.bytes = job.fetched->value().bytes;  // none after a 304
+      trace.bytes_fetched += job.bytes.size();
+    }
   }
 
   // Stage: image checks on the header, then the cache, then a full decode for what is new.
   // A 304 needs none of it: its image passed them all when it came, and the cache has its id.
   for (image_job& job : jobs) {
-    fetched_image& fetched = job.fetched->value();
-    if (fetched.not_modified) {
-      job.facts = fetched.remembered->facts;
+    if (job.fetched && job.fetched->value().not_modified) {
+      job.facts = job.fetched->value().remembered->facts;
       continue;
     }
-    const std::string& bytes = *fetched.bytes;
-    const std::span view(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-    auto facts = fitting ? inspect_fit_source(view, settings.images.fit, url_field(job.kind))
-                         : inspect_image(view, *job.rule, url_field(job.kind));
+    auto facts = fitting ? inspect_fit_source(job.bytes.span(), settings.images.fit, job.field)
+                         : inspect_image(job.bytes.span(), *job.rule, job.field);
     if (!facts) co_return trace.fail(facts.error());
     job.facts = facts.value();
   }
-  // The cache key hashes the whole image (as it arrived): skipped when the cache is off.
+  // The cache key hashes the whole source (as it arrived): skipped when the cache is off (a dry
+  // run reports the digest all the same).
   const bool caching = settings.cache.max_entries > 0;
+  const bool dry_run = admitted.options.dry_run;
   const auto now = std::chrono::steady_clock::now();
   for (image_job& job : jobs) {
+    if (!caching && !dry_run) continue;
+    // Hashed as the body arrived, or remembered with a 304; bytes from a request body here.
+    const fetched_image* fetched = job.fetched ? &job.fetched->value() : nullptr;
+    if (fetched != nullptr) job.digest = fetched->sha256_hex;
+    if (job.digest.empty()) job.digest = sha256_hex(job.bytes.view());
     if (!caching) continue;
-    fetched_image& fetched = job.fetched->value();
-    job.digest = fetched.sha256_hex;
-    if (fetched.not_modified) {
-      job.picture_id = fetched.picture_id;
+    if (fetched != nullptr && fetched->not_modified) {
+      job.picture_id = fetched->picture_id;
     } else {
-      if (job.digest.empty()) job.digest = sha256_hex(*fetched.bytes);
       const upload_key key{job.digest, job.kind, app->oppo.app_key, fit_tag};
       // With Redis, a local miss asks Redis (an id another replica uploaded). (No co_await inside
       // ?: : GCC 12 destroys its temporary twice.)
@@ -254,24 +295,24 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
       if (!job.picture_id && redis) job.picture_id = co_await flights->find(key);
     }
     job.from_cache = job.picture_id.has_value();
-    stats.cache_lookups.add({job.from_cache ? "hit" : "miss"});
+    if (!dry_run) stats.cache_lookups.add({job.from_cache ? "hit" : "miss"});
   }
   // Decode (verify, or fit) what the cache did not have, on the decode pool, both at once; an
-  // unfitted image with verify_decode off needs no pixel and no hop.
+  // unfitted image with verify_decode off needs no pixel and no hop. A dry run with a fit fits
+  // even a cached source: its answer reports what would be uploaded.
   std::vector<image_job*> to_prepare;
   for (image_job& job : jobs) {
-    if (job.from_cache) continue;  // those bytes were verified (and fitted) before
-    const std::shared_ptr<const std::string>& source = job.fetched->value().bytes;
+    // Cached bytes were verified (and fitted) before.
+    if (job.from_cache && !(dry_run && fitting)) continue;
     if (!fitting && !settings.images.verify_decode) {
-      job.upload = fitted_image{source, job.facts->format, job.facts->width, job.facts->height};
+      job.upload = fitted_image{job.bytes, job.facts->format, job.facts->width, job.facts->height};
     } else {
       to_prepare.push_back(&job);
     }
   }
   const auto prepare = [&](image_job& job) {
-    return async_prepare_upload(decode_pool, job.fetched->value().bytes, *job.rule, fit,
-                                settings.images.fit, settings.images.verify_decode, job.kind,
-                                net::use_awaitable);
+    return async_prepare_upload(decode_pool, job.bytes, *job.rule, fit, settings.images.fit,
+                                settings.images.verify_decode, job.field, net::use_awaitable);
   };
   std::vector<std::optional<result<fitted_image>>> prepared;
   if (to_prepare.size() == 2) {
@@ -288,11 +329,33 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
 
   // Every check passed: what may be revalidated is remembered (SPEC §5).
   for (const image_job& job : jobs) {
+    if (!job.fetched) continue;  // the bytes came in the request body
     const fetched_image& fetched = job.fetched->value();
     if (!fetched.revalidate_with || fetched.not_modified || job.digest.empty()) continue;
     revalidation.remember(job.url, job.kind,
                           {*fetched.revalidate_with, job.digest, *job.facts, fetched.bytes->size()},
                           std::chrono::steady_clock::now());
+  }
+
+  // A dry run stops before the upload (and before any token): the facts of each image.
+  if (dry_run) {
+    std::vector<dry_run_image> checked;
+    for (const image_job& job : jobs) {
+      checked.push_back({job.kind, *job.facts, job.bytes.size(), job.digest, job.from_cache});
+      dry_run_image& image = checked.back();
+      if (fitting) image.fitted = false;
+      if (job.upload && job.upload->fitted) {  // the facts of the gateway's own encoding
+        image.facts.format = job.upload->format;
+        image.facts.width = job.upload->width;
+        image.facts.height = job.upload->height;
+        image.bytes = job.upload->bytes.size();
+        image.sha256 = sha256_hex(job.upload->bytes.view());
+        image.fitted = true;
+      }
+    }
+    api_response response;
+    response.body = dry_run_body(checked);
+    co_return response;
   }
 
   // Stage: upload what the cache did not have, both at once.
@@ -347,12 +410,10 @@ bool gateway::impl::revalidating() const {
   return settings.fetch.revalidate && settings.cache.max_entries > 0;
 }
 
-net::awaitable<result<fetched_image>> gateway::impl::fetch_counted(std::string url, image_kind kind,
-                                                                   std::size_t max_bytes,
-                                                                   steady_time deadline,
-                                                                   const app_config& app,
-                                                                   std::string fit_tag) {
-  const bool revalidate = revalidating();
+net::awaitable<result<fetched_image>> gateway::impl::fetch_counted(
+    std::string url, image_kind kind, std::size_t max_bytes, steady_time deadline,
+    const app_config& app, std::string fit_tag, bool may_revalidate) {
+  const bool revalidate = may_revalidate && revalidating();
   const fetch_context context{
       fetch_transport,
       fetch,

@@ -271,7 +271,8 @@ class reader {
 void read_server(const reader& r, const json& value, const std::string& path, server_config& out) {
   r.object(value, path,
            {"listen", "threads", "max_connections", "max_inflight", "max_body_bytes",
-            "header_timeout_ms", "idle_timeout_ms", "request_deadline_ms", "drain_ms"});
+            "header_timeout_ms", "idle_timeout_ms", "request_deadline_ms", "drain_ms",
+            "max_body_multipart_bytes"});
   r.with(value, path, "listen", [&](const json& v, const std::string& p) {
     out.listen = r.string(v, p);
     if (!valid_listen(out.listen)) {
@@ -290,6 +291,9 @@ void read_server(const reader& r, const json& value, const std::string& path, se
   });
   r.with(value, path, "max_body_bytes", [&](const json& v, const std::string& p) {
     out.max_body_bytes = static_cast<std::size_t>(r.integer(v, p, 2, 16 * 1024 * 1024));
+  });
+  r.with(value, path, "max_body_multipart_bytes", [&](const json& v, const std::string& p) {
+    out.max_body_multipart_bytes = static_cast<std::size_t>(r.integer(v, p, 2, 64 * 1024 * 1024));
   });
   r.with(value, path, "header_timeout_ms",
          [&](const json& v, const std::string& p) { out.header_timeout = r.duration(v, p, 1); });

@@ -72,22 +72,22 @@ struct transfer {
 
 // A file part's bytes read straight from the shared buffer: no copy into curl.
 struct shared_reader {
-  std::shared_ptr<const std::string> data;
+  shared_bytes data;
   std::size_t offset = 0;
 };
 
 size_t read_shared(char* buffer, size_t size, size_t count, void* user) {
   auto* reader = static_cast<shared_reader*>(user);
-  const std::size_t left = reader->data->size() - reader->offset;
+  const std::size_t left = reader->data.size() - reader->offset;
   const std::size_t n = std::min(left, size * count);
-  std::memcpy(buffer, reader->data->data() + reader->offset, n);
+  std::memcpy(buffer, reader->data.data() + reader->offset, n);
   reader->offset += n;
   return n;
 }
 
 int seek_shared(void* user, curl_off_t offset, int origin) {
   auto* reader = static_cast<shared_reader*>(user);
-  if (origin != SEEK_SET || offset < 0 || static_cast<std::size_t>(offset) > reader->data->size()) {
+  if (origin != SEEK_SET || offset < 0 || static_cast<std::size_t>(offset) > reader->data.size()) {
     return CURL_SEEKFUNC_CANTSEEK;
   }
   reader->offset = static_cast<std::size_t>(offset);
@@ -403,9 +403,9 @@ struct curl_multi_client::impl {
       for (const form_part& part : r.form) {
         curl_mimepart* p = curl_mime_addpart(t.mime);
         curl_mime_name(p, part.name.c_str());
-        if (part.file_data != nullptr) {
+        if (part.file_data) {
           auto* reader = new shared_reader{part.file_data, 0};
-          curl_mime_data_cb(p, static_cast<curl_off_t>(part.file_data->size()), read_shared,
+          curl_mime_data_cb(p, static_cast<curl_off_t>(part.file_data.size()), read_shared,
                             seek_shared, free_shared, reader);
           curl_mime_filename(p, part.filename.c_str());
         } else {

@@ -167,22 +167,22 @@ std::optional<quality_choice> highest_fitting_quality(
   return best;
 }
 
-result<fitted_image> fit_image(std::shared_ptr<const std::string> source, const image_rule& target,
+result<fitted_image> fit_image(shared_bytes source, const image_rule& target,
                                const fit_options& options, const fit_limits& limits,
                                std::string_view field) {
-  const std::span bytes(reinterpret_cast<const unsigned char*>(source->data()), source->size());
+  const std::span bytes(reinterpret_cast<const unsigned char*>(source.data()), source.size());
   auto inspected = inspect_fit_source(bytes, limits, field);
   if (!inspected) return inspected.take_error();
   const image_facts facts = inspected.value();
   if (facts.width == target.width && facts.height == target.height &&
-      source->size() <= target.max_bytes) {
+      source.size() <= target.max_bytes) {
     return fitted_image{std::move(source), facts.format, facts.width, facts.height, false, 0};
   }
   if (auto problem = decode_precheck(bytes, field)) return std::move(*problem);
 
   // Decode: RGBA for a PNG (any transparency, palette or tRNS included, shows in the alpha),
   // RGB for a JPEG.
-  const std::size_t budget = fit_decode_budget(facts.width, facts.height, source->size());
+  const std::size_t budget = fit_decode_budget(facts.width, facts.height, source.size());
   const int decode_channels = facts.format == image_format::png ? 4 : 3;
   stb_bridge::decoded_pixels decoded = stb_bridge::decode_pixels(bytes, decode_channels, budget);
   if (!decoded.pixels) {
@@ -241,10 +241,10 @@ result<fitted_image> fit_image(std::shared_ptr<const std::string> source, const 
                       chosen->quality};
 }
 
-result<fitted_image> prepare_upload(std::shared_ptr<const std::string> source,
-                                    const image_rule& target, const fit_options& options,
-                                    const fit_limits& limits, bool verify, std::string_view field) {
-  const std::span bytes(reinterpret_cast<const unsigned char*>(source->data()), source->size());
+result<fitted_image> prepare_upload(shared_bytes source, const image_rule& target,
+                                    const fit_options& options, const fit_limits& limits,
+                                    bool verify, std::string_view field) {
+  const std::span bytes(reinterpret_cast<const unsigned char*>(source.data()), source.size());
   if (options.mode == fit_mode::none) {
     auto facts = inspect_image(bytes, target, field);
     if (!facts) return facts.take_error();
@@ -260,10 +260,9 @@ result<fitted_image> prepare_upload(std::shared_ptr<const std::string> source,
   }
   auto fitted = fit_image(std::move(source), target, options, limits, field);
   if (fitted && !fitted.value().fitted && verify) {
-    const std::string& untouched = *fitted.value().bytes;
-    const std::span view(reinterpret_cast<const unsigned char*>(untouched.data()),
-                         untouched.size());
-    if (auto problem = verify_decode(view, field)) return std::move(*problem);
+    if (auto problem = verify_decode(fitted.value().bytes.span(), field)) {
+      return std::move(*problem);
+    }
   }
   return fitted;
 }

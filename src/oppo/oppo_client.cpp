@@ -120,7 +120,9 @@ milliseconds backoff(int retry) {
 api_error out_of_time(const std::optional<api_error>& last) {
   std::string detail = "OPPO did not answer within the request deadline";
   if (last) detail += " (last attempt: " + last->detail + ")";
-  return api_error{error_kind::upstream_unavailable, std::move(detail), std::nullopt};
+  // When OPPO's last answer was a throttling code, that code is what outlasted the retries.
+  return api_error{error_kind::upstream_unavailable, std::move(detail),
+                   last ? last->upstream : std::nullopt};
 }
 
 milliseconds time_left(steady_time deadline) {
@@ -152,8 +154,7 @@ void oppo_client::set_observer(call_observer observer) {
 }
 
 asio::awaitable<result<std::string>> oppo_client::upload(const oppo_credentials& credentials,
-                                                         image_kind kind,
-                                                         std::shared_ptr<const std::string> bytes,
+                                                         image_kind kind, shared_bytes bytes,
                                                          image_format format,
                                                          steady_time deadline) {
   // Copies: the caller's references need not outlive a suspension.
@@ -183,9 +184,9 @@ asio::awaitable<result<std::string>> oppo_client::upload(const oppo_credentials&
       request.method = "POST";
       request.url = upload_url(settings_.media_base_url, kind);
       request.headers = {"Accept: application/json"};
-      request.form.push_back(form_part{"auth_token", token.value(), nullptr, {}, {}});
+      request.form.push_back(form_part{"auth_token", token.value(), {}, {}, {}});
       request.form.push_back(
-          form_part{"picture_ttl", std::to_string(settings_.picture_ttl_s), nullptr, {}, {}});
+          form_part{"picture_ttl", std::to_string(settings_.picture_ttl_s), {}, {}, {}});
       request.form.push_back(
           form_part{"file",
                     {},

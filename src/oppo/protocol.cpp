@@ -215,25 +215,25 @@ api_error error_for_oppo_failure(const oppo_failure& failure, std::string_view w
   const std::string message = cap_message(failure.message);
   const std::string code_text =
       "(code " + std::to_string(failure.code) + (message.empty() ? "" : ": " + message) + ")";
+  // Every one of these is an OPPO answer with OPPO's own code: all carry `upstream` (SPEC §3).
+  const upstream_status upstream{failure.code, message};
   switch (classify(failure.code)) {
     case code_class::credentials:
       return api_error{
           error_kind::upstream_credentials,
           "OPPO refused the gateway's credentials for " + std::string(what) + " " + code_text,
-          std::nullopt};
+          upstream};
     case code_class::token_bad:
       return api_error{error_kind::upstream_credentials,
                        "OPPO refused the gateway's auth token for " + std::string(what) +
                            " again after a refresh " + code_text,
-                       std::nullopt};
+                       upstream};
     case code_class::transient:
       return api_error{error_kind::upstream_unavailable,
-                       "OPPO was unavailable for " + std::string(what) + " " + code_text,
-                       std::nullopt};
+                       "OPPO was unavailable for " + std::string(what) + " " + code_text, upstream};
     case code_class::business:
       return api_error{error_kind::upstream_rejected,
-                       "OPPO refused " + std::string(what) + " " + code_text,
-                       upstream_status{failure.code, message}};
+                       "OPPO refused " + std::string(what) + " " + code_text, upstream};
     case code_class::success:
       break;
   }

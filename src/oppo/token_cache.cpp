@@ -272,7 +272,7 @@ asio::awaitable<auth_outcome> token_cache::impl::call_auth(const oppo_credential
                 error_kind::upstream_credentials,
                 "OPPO refused the gateway's auth call (code " + std::to_string(failure->code) +
                     (failure->message.empty() ? "" : ": " + failure->message) + ")",
-                std::nullopt}});
+                upstream_status{failure->code, failure->message}}});
     }
   }
   const auto& failure = std::get<parse_failure>(parsed);

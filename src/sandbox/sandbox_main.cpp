@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
   };
   server_limits limits;
   limits.max_body_bytes = 4 * 1024 * 1024;  // uploads carry the image
+  limits.max_body_multipart_bytes = limits.max_body_bytes;
   http_server server(io, listen, limits, std::move(hooks), &log);
   try {
     server.start();

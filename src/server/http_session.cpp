@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "connection_deadline.hpp"
+#include "image_gateway/api/multipart_form.hpp"
 #include "image_gateway/log/logger.hpp"
 #include "image_gateway/server/message_framing.hpp"
 #include "linger.hpp"
@@ -110,11 +111,15 @@ class session {
         co_await refuse(400, request, *problem);
         break;
       }
-      if (parser.content_length() && *parser.content_length() > limits.max_body_bytes) {
+      // Image bytes in a multipart/form-data body get their own, larger limit (SPEC §2).
+      const std::size_t body_limit = is_multipart_form_data(request.header("content-type"))
+                                         ? limits.max_body_multipart_bytes
+                                         : limits.max_body_bytes;
+      if (parser.content_length() && *parser.content_length() > body_limit) {
         co_await refuse(413, request);  // refused before reading the body
         break;
       }
-      parser.body_limit(limits.max_body_bytes);  // a chunked body is counted as it is read
+      parser.body_limit(body_limit);  // a chunked body is counted as it is read
       // Never to an HTTP/1.0 client, which does not know the interim answer (RFC 9110 15.2).
       if (header.version() >= 11 && beast::iequals(header[http::field::expect], "100-continue")) {
         // curl waits a second for this before sending a body over 1 KiB.

@@ -166,6 +166,7 @@ fake_oppo_server::fake_oppo_server(std::vector<oppo_credentials> apps)
   };
   server_limits limits;
   limits.max_body_bytes = 4 * 1024 * 1024;
+  limits.max_body_multipart_bytes = limits.max_body_bytes;
   server_ = std::make_unique<loopback_server>(std::move(hooks), limits, 2);
 }
 
@@ -203,6 +204,7 @@ gateway_under_test::gateway_under_test(config settings, int threads)
   server_limits limits;
   limits.max_connections = settings_.server.max_connections;
   limits.max_body_bytes = settings_.server.max_body_bytes;
+  limits.max_body_multipart_bytes = settings_.server.max_body_multipart_bytes;
   limits.header_timeout = settings_.server.header_timeout;
   limits.body_timeout = settings_.server.header_timeout;
   limits.idle_timeout = settings_.server.idle_timeout;
@@ -315,6 +317,7 @@ fixed_answer_server::fixed_answer_server(int status, std::string body, std::stri
   };
   server_limits limits;
   limits.max_body_bytes = 4 * 1024 * 1024;
+  limits.max_body_multipart_bytes = limits.max_body_bytes;
   server_ = std::make_unique<loopback_server>(std::move(hooks), limits, 1);
 }
 

@@ -28,8 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto fitted = fit_image(source, target, {mode, background}, limits, "big_picture_url");
   if (!fitted.ok()) return 0;
   const fitted_image& out = fitted.value();
-  const std::span bytes(reinterpret_cast<const unsigned char*>(out.bytes->data()),
-                        out.bytes->size());
+  const std::span bytes(reinterpret_cast<const unsigned char*>(out.bytes.data()), out.bytes.size());
   // The result passes OPPO's own checks: format, exact size, byte limit, and (when the gateway
   // encoded it) it decodes.
   const auto facts = inspect_image(bytes, target, "fitted");

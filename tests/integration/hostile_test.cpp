@@ -604,6 +604,7 @@ class recording_oppo {
     hooks.handle = [this](api_request request) { return handle(std::move(request)); };
     server_limits limits;
     limits.max_body_bytes = 4 * 1024 * 1024;
+    limits.max_body_multipart_bytes = limits.max_body_bytes;
     server_ = std::make_unique<loopback_server>(std::move(hooks), limits, 1);
   }
   std::string base_url() const { return server_->base_url(); }

@@ -92,6 +92,7 @@ class flaky_oppo {
     hooks.handle = [this](api_request request) { return answer(std::move(request)); };
     server_limits limits;
     limits.max_body_bytes = 4 * 1024 * 1024;
+    limits.max_body_multipart_bytes = limits.max_body_bytes;
     server_ = std::make_unique<loopback_server>(std::move(hooks), limits, 2);
   }
 
@@ -127,6 +128,7 @@ class forward_proxy {
     hooks.handle = [this](api_request request) { return forward(std::move(request)); };
     server_limits limits;
     limits.max_body_bytes = 4 * 1024 * 1024;
+    limits.max_body_multipart_bytes = limits.max_body_bytes;
     server_ = std::make_unique<loopback_server>(std::move(hooks), limits, 2);
   }
 

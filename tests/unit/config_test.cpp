@@ -110,6 +110,7 @@ constexpr const char* spec_example = R"({
     "max_connections": 10000,
     "max_inflight": 512,
     "max_body_bytes": 16384,
+    "max_body_multipart_bytes": 1200000,
     "header_timeout_ms": 10000,
     "idle_timeout_ms": 75000,
     "request_deadline_ms": 25000,
@@ -591,4 +592,18 @@ TEST(ConfigFit, BadValuesNameThePath) {
 }
 
 }  // namespace
+// SPEC §2: multipart bodies have their own limit, 1,200,000 by default.
+TEST(Config, MaxBodyMultipartBytes) {
+  EXPECT_EQ(parse_config(with_app(), no_env).server.max_body_multipart_bytes, 1200000u);
+  EXPECT_EQ(parse_config(with_app(R"("server": {"max_body_multipart_bytes": 11534336})"), no_env)
+                .server.max_body_multipart_bytes,
+            11534336u);
+  EXPECT_CONFIG_ERROR(with_app(R"("server": {"max_body_multipart_bytes": 1})"),
+                      "server.max_body_multipart_bytes");
+  EXPECT_CONFIG_ERROR(with_app(R"("server": {"max_body_multipart_bytes": 67108865})"),
+                      "server.max_body_multipart_bytes");
+  EXPECT_CONFIG_ERROR(with_app(R"("server": {"max_body_multipart_bytes": "1200000"})"),
+                      "server.max_body_multipart_bytes");
+}
+
 }  // namespace image_gateway

@@ -31,6 +31,7 @@ const row expected_rows[] = {
     {error_kind::rate_limited, "rate_limited", 2002, 429, "Rate limit exceeded"},
     {error_kind::body_too_large, "body_too_large", 21003, 413, invalid},
     {error_kind::bad_json, "bad_json", 21003, 400, invalid},
+    {error_kind::bad_form, "bad_form", 21003, 400, invalid},
     {error_kind::field_invalid, "field_invalid", 21003, 400, invalid},
     {error_kind::url_invalid, "url_invalid", 21003, 400, invalid},
     {error_kind::address_blocked, "address_blocked", 21003, 400, invalid},

@@ -23,7 +23,7 @@ result<fitted_image> fit(const std::string& bytes, const image_rule& rule, fit_m
 }
 
 samples::rgba_image decoded(const fitted_image& image) {
-  auto pixels = samples::decode_rgba(*image.bytes);
+  auto pixels = samples::decode_rgba(std::string(image.bytes.view()));
   EXPECT_TRUE(pixels.has_value());
   return pixels.value_or(samples::rgba_image{});
 }
@@ -46,7 +46,7 @@ TEST(FitImage, ContainTwiceTheSizePngGivesTheTargetSize) {
   const auto image = decoded(fitted.value());
   EXPECT_EQ(image.width, 984);
   EXPECT_EQ(image.height, 369);
-  EXPECT_LE(fitted.value().bytes->size(), big.max_bytes);
+  EXPECT_LE(fitted.value().bytes.size(), big.max_bytes);
 }
 
 TEST(FitImage, ContainPutsBackgroundRowsTopAndBottomAndNowhereElse) {
@@ -88,7 +88,7 @@ TEST(FitImage, CoverLargeJpegIconFitsTheByteLimit) {
   ASSERT_TRUE(fitted) << fitted.error().detail;
   EXPECT_TRUE(fitted.value().fitted);
   EXPECT_EQ(fitted.value().format, image_format::jpeg);
-  EXPECT_LE(fitted.value().bytes->size(), small.max_bytes);
+  EXPECT_LE(fitted.value().bytes.size(), small.max_bytes);
   EXPECT_GE(fitted.value().jpeg_quality, 1);
   const auto image = decoded(fitted.value());
   EXPECT_EQ(image.width, 144);
@@ -121,7 +121,7 @@ TEST(FitImage, ExactSizeOverTheByteLimitIsReencoded) {
   auto fitted = fit(padded, small, fit_mode::cover);
   ASSERT_TRUE(fitted) << fitted.error().detail;
   EXPECT_TRUE(fitted.value().fitted);
-  EXPECT_LE(fitted.value().bytes->size(), small.max_bytes);
+  EXPECT_LE(fitted.value().bytes.size(), small.max_bytes);
   EXPECT_EQ(decoded(fitted.value()).width, 144);
 }
 
@@ -134,7 +134,7 @@ TEST(FitImage, PngTooLargeFallsBackToJpeg) {
   ASSERT_TRUE(fitted) << fitted.error().detail;
   EXPECT_TRUE(fitted.value().fitted);
   EXPECT_EQ(fitted.value().format, image_format::jpeg);
-  EXPECT_LE(fitted.value().bytes->size(), big.max_bytes);
+  EXPECT_LE(fitted.value().bytes.size(), big.max_bytes);
   EXPECT_GE(fitted.value().jpeg_quality, 90);  // noise at 984x369 fits 1 MiB at a high quality
   EXPECT_EQ(decoded(fitted.value()).height, 369);
 }
@@ -147,7 +147,7 @@ TEST(FitImage, TransparentPngFallsBackToJpegOnTheBackground) {
       fit(samples::png_rgba(1000, 200, 128, 14), tight, fit_mode::contain, rgb{0, 0, 255});
   ASSERT_TRUE(fitted) << fitted.error().detail;
   ASSERT_EQ(fitted.value().format, image_format::jpeg);
-  EXPECT_LE(fitted.value().bytes->size(), tight.max_bytes);
+  EXPECT_LE(fitted.value().bytes.size(), tight.max_bytes);
   const auto image = decoded(fitted.value());
   const unsigned char* bar = image.at(500, 20);  // a transparent bar: the background itself
   EXPECT_NEAR(bar[0], 0, 10);
@@ -282,7 +282,7 @@ TEST(JpegQualitySearch, RealEncoderFindsTheBoundary) {
   const int quality = fitted.value().jpeg_quality;
   ASSERT_GT(quality, 1);
   ASSERT_LT(quality, 100);
-  EXPECT_LE(fitted.value().bytes->size(), limit.max_bytes);
+  EXPECT_LE(fitted.value().bytes.size(), limit.max_bytes);
 }
 
 }  // namespace

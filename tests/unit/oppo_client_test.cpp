@@ -123,7 +123,7 @@ TEST(OppoClient, UploadsAMultipartWithSharedBytes) {
   const form_part* token = part(request, "auth_token");
   ASSERT_NE(token, nullptr);
   EXPECT_EQ(token->value, "t1");
-  EXPECT_EQ(token->file_data, nullptr);
+  EXPECT_FALSE(token->file_data);
   const form_part* ttl = part(request, "picture_ttl");
   ASSERT_NE(ttl, nullptr);
   EXPECT_EQ(ttl->value, "86400");
@@ -131,9 +131,31 @@ TEST(OppoClient, UploadsAMultipartWithSharedBytes) {
   ASSERT_NE(file, nullptr);
   EXPECT_EQ(file->filename, "big_picture.png");
   EXPECT_EQ(file->content_type, "image/png");
-  EXPECT_EQ(file->file_data.get(), f.png.get());  // the same buffer, never copied
+  EXPECT_EQ(file->file_data.data(), f.png->data());  // the same buffer, never copied
   EXPECT_EQ(f.oppo.upload_attempts(), 1u);
   EXPECT_EQ(f.oppo.transient_retries(), 0u);
+}
+
+// A multipart request's image part is a slice of the request body: it is uploaded from there,
+// and the upload keeps the body alive, however long the transfer outlives the caller.
+TEST(OppoClient, SliceOfABufferIsUploadedInPlace) {
+  fixture f;
+  auto body = std::make_shared<const std::string>("--b\r\nheaders\r\n\r\nIMAGE\r\n--b--");
+  const std::string_view slice = std::string_view(*body).substr(16, 5);
+  ASSERT_EQ(slice, "IMAGE");
+  const auto deadline = in(5000ms);
+  const auto id = run_one(f.io, [&] {
+    return f.oppo.upload(creds, image_kind::big, shared_bytes(body, slice), image_format::png,
+                         deadline);
+  });
+  ASSERT_TRUE(id.ok()) << id.error().detail;
+  const auto uploads = f.uploads();
+  ASSERT_EQ(uploads.size(), 1u);
+  const form_part* file = part(uploads[0].request, "file");
+  ASSERT_NE(file, nullptr);
+  EXPECT_EQ(file->file_data.view(), "IMAGE");
+  EXPECT_EQ(file->file_data.data(), slice.data());  // the body's own bytes, never copied
+  EXPECT_GE(body.use_count(), 2);                   // the recorded request still holds the body
 }
 
 TEST(OppoClient, SmallJpegNamesAndTypes) {
@@ -248,7 +270,9 @@ TEST(OppoClient, CredentialsCodeOnUploadIsNotRetried) {
   const auto id = f.upload();
   ASSERT_FALSE(id.ok());
   EXPECT_EQ(id.error().kind, error_kind::upstream_credentials);
-  EXPECT_FALSE(id.error().upstream.has_value());
+  // OPPO's own code on a 23100 is carried in `upstream` (SPEC §3).
+  ASSERT_TRUE(id.error().upstream.has_value());
+  EXPECT_EQ(id.error().upstream->code, 30);
   EXPECT_EQ(f.uploads().size(), 1u);
 }
 

@@ -234,17 +234,34 @@ TEST(ErrorForOppoFailure, CredentialsAndTokenAreServerErrors) {
   EXPECT_EQ(credentials.kind, error_kind::upstream_credentials);
   EXPECT_NE(credentials.detail.find("credentials"), std::string::npos);
   EXPECT_NE(credentials.detail.find("(code 14: Invalid App Key)"), std::string::npos);
-  EXPECT_FALSE(credentials.upstream.has_value());
+  // An OPPO answer with OPPO's own code: `upstream` carries it (SPEC §3).
+  ASSERT_TRUE(credentials.upstream.has_value());
+  EXPECT_EQ(credentials.upstream->code, 14);
+  EXPECT_EQ(credentials.upstream->message, "Invalid App Key");
 
   const api_error token = error_for_oppo_failure({11, "Invalid AuthToken"}, "the upload of x");
   EXPECT_EQ(token.kind, error_kind::upstream_credentials);
   EXPECT_NE(token.detail.find("code 11"), std::string::npos);
+  ASSERT_TRUE(token.upstream.has_value());
+  EXPECT_EQ(token.upstream->code, 11);
+  EXPECT_EQ(token.upstream->message, "Invalid AuthToken");
 }
 
-TEST(ErrorForOppoFailure, TransientIsUnavailable) {
+TEST(ErrorForOppoFailure, EveryCredentialCodeCarriesUpstream) {
+  for (const int code : {14, 15, 16, 17, 18, 19, 26, 27, 28, 30, 11, 29}) {
+    const api_error error = error_for_oppo_failure({code, "m"}, "the auth call");
+    EXPECT_EQ(error.kind, error_kind::upstream_credentials) << code;
+    ASSERT_TRUE(error.upstream.has_value()) << code;
+    EXPECT_EQ(error.upstream->code, code);
+  }
+}
+
+TEST(ErrorForOppoFailure, TransientIsUnavailableWithUpstream) {
   const api_error error = error_for_oppo_failure({-2, "Service in Flow Control"}, "the upload");
   EXPECT_EQ(error.kind, error_kind::upstream_unavailable);
   EXPECT_NE(error.detail.find("code -2"), std::string::npos);
+  ASSERT_TRUE(error.upstream.has_value());
+  EXPECT_EQ(error.upstream->code, -2);
 }
 
 TEST(ErrorForOppoFailure, MessageIsCapped) {

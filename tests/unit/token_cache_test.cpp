@@ -375,5 +375,31 @@ TEST(TokenCache, TimeoutIsCappedByTheDeadline) {
   EXPECT_LE(records[0].request.connect_timeout, records[0].request.total_timeout);
 }
 
+// SPEC §3: an auth answer with OPPO's own non-zero code carries it in `upstream`; a transport
+// failure or an unreadable answer has no OPPO code and carries none.
+TEST(TokenCache, RefusalsWithAnOppoCodeCarryUpstream) {
+  for (const int code : {14, 15, 16, 17, 18, 19, 26, 27, 28, 30, 40, 11, 29, 13, -2}) {
+    fixture f;
+    f.server.fail_with([code] { return code_answer(code); });
+    const auto token = f.get();
+    ASSERT_FALSE(token.ok()) << code;
+    ASSERT_TRUE(token.error().upstream.has_value()) << code << ": " << token.error().detail;
+    EXPECT_EQ(token.error().upstream->code, code);
+  }
+  const std::vector<std::function<http_response()>> no_code = {
+      [] { return json_answer("garbage", 200); },
+      [] { return json_answer("<html>bad gateway</html>", 502); },
+      [] { return transport_failure(transfer_status::timed_out); },
+      [] { return transport_failure(transfer_status::connect_failed, "refused"); },
+  };
+  for (const auto& answer : no_code) {
+    fixture f;
+    f.server.fail_with(answer);
+    const auto token = f.get();
+    ASSERT_FALSE(token.ok());
+    EXPECT_FALSE(token.error().upstream.has_value()) << token.error().detail;
+  }
+}
+
 }  // namespace
 }  // namespace image_gateway::oppo

@@ -16,6 +16,7 @@ enum class error_kind {
   rate_limited,          // 2002 / 429
   body_too_large,        // 21003 / 413
   bad_json,              // 21003 / 400: body is not a JSON object
+  bad_form,              // 21003 / 400: a multipart/form-data body that does not parse
   field_invalid,         // 21003 / 400: a field is not a string
   url_invalid,           // 21003 / 400: malformed, too long, scheme, userinfo, blocked host name
   address_blocked,       // 21003 / 400: the address connected to is not allowed

@@ -34,6 +34,9 @@ struct server_config {
   std::size_t max_connections = 10000;
   std::size_t max_inflight = 512;
   std::size_t max_body_bytes = 16384;
+  // A multipart/form-data body (image bytes instead of URLs): both images at their limits plus
+  // framing.
+  std::size_t max_body_multipart_bytes = 1200000;
   milliseconds header_timeout{10000};
   milliseconds idle_timeout{75000};
   milliseconds request_deadline{25000};

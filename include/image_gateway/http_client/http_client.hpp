@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "image_gateway/fetch/address_policy.hpp"
+#include "image_gateway/util/shared_bytes.hpp"
 
 namespace image_gateway {
 
@@ -32,8 +33,8 @@ enum class transfer_status {
 // One part of a multipart/form-data body. A file part's bytes are shared, never copied.
 struct form_part {
   std::string name;
-  std::string value;                             // text part
-  std::shared_ptr<const std::string> file_data;  // file part when set
+  std::string value;       // text part
+  shared_bytes file_data;  // file part when set (a buffer of its own or a slice of one)
   std::string filename;
   std::string content_type;
 };

@@ -12,6 +12,7 @@
 #include "image_gateway/api/error.hpp"
 #include "image_gateway/image/fit_types.hpp"
 #include "image_gateway/image/image_check.hpp"
+#include "image_gateway/util/shared_bytes.hpp"
 
 namespace image_gateway {
 
@@ -22,7 +23,7 @@ struct fit_options {
 
 // What would be uploaded.
 struct fitted_image {
-  std::shared_ptr<const std::string> bytes;  // the source itself when !fitted
+  shared_bytes bytes;  // the source itself when !fitted
   image_format format = image_format::png;
   int width = 0;
   int height = 0;
@@ -48,7 +49,7 @@ std::size_t fit_decode_budget(int width, int height, std::size_t source_bytes);
 //     target.max_bytes becomes a JPEG at the highest quality that fits (transparency flattened
 //     on options.background); when not even quality 1 fits, image_too_large.
 // Every error is 51's kind, its detail prefixed by `field`.
-result<fitted_image> fit_image(std::shared_ptr<const std::string> source, const image_rule& target,
+result<fitted_image> fit_image(shared_bytes source, const image_rule& target,
                                const fit_options& options, const fit_limits& limits,
                                std::string_view field);
 
@@ -56,9 +57,9 @@ result<fitted_image> fit_image(std::shared_ptr<const std::string> source, const 
 // for the upload and the dry run alike. Fit none: inspect_image, then verify_decode when
 // `verify`; the source goes as it came. Contain or cover: fit_image, then verify_decode of a
 // source it passed through untouched, when `verify`.
-result<fitted_image> prepare_upload(std::shared_ptr<const std::string> source,
-                                    const image_rule& target, const fit_options& options,
-                                    const fit_limits& limits, bool verify, std::string_view field);
+result<fitted_image> prepare_upload(shared_bytes source, const image_rule& target,
+                                    const fit_options& options, const fit_limits& limits,
+                                    bool verify, std::string_view field);
 
 // The highest quality in [low, high] whose encoding is at most max_bytes, assuming the size
 // grows with the quality: `high` first (usually it fits), then a binary search below it.

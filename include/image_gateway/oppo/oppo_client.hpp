@@ -15,6 +15,7 @@
 #include "image_gateway/image/image_check.hpp"
 #include "image_gateway/oppo/circuit_breaker.hpp"
 #include "image_gateway/oppo/token_cache.hpp"
+#include "image_gateway/util/shared_bytes.hpp"
 
 namespace image_gateway::oppo {
 
@@ -32,8 +33,7 @@ class oppo_client {
   // OPPO's picture id, or: upstream_rejected (51 with `upstream`), upstream_credentials,
   // upstream_bad_answer, upstream_unavailable.
   boost::asio::awaitable<result<std::string>> upload(const oppo_credentials& credentials,
-                                                     image_kind kind,
-                                                     std::shared_ptr<const std::string> bytes,
+                                                     image_kind kind, shared_bytes bytes,
                                                      image_format format, steady_time deadline);
 
   token_cache& tokens() { return tokens_; }

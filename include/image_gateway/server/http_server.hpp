@@ -22,6 +22,8 @@ struct server_limits {
   std::size_t max_connections = 10000;
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_body_bytes = 16384;
+  // The body limit when the Content-Type is multipart/form-data (image bytes in the body).
+  std::size_t max_body_multipart_bytes = 1200000;
   std::chrono::milliseconds header_timeout{10000};  // whole header block
   std::chrono::milliseconds body_timeout{10000};    // whole body once the header is in
   std::chrono::milliseconds idle_timeout{75000};    // keep-alive between requests
@@ -41,7 +43,8 @@ class http_server {
   struct hooks {
     request_handler handle;
     // The answer to a request the server refuses by itself, before the handler: 400 malformed,
-    // 413 body over max_body_bytes, 431 header block too large, 503 connection cap. `partial`
+    // 413 body over its limit (max_body_bytes, or max_body_multipart_bytes for a
+    // multipart/form-data body), 431 header block too large, 503 connection cap. `partial`
     // holds what was read of the request (possibly nothing); `reason` says what was wrong when
     // the status alone does not (which framing rule a 400 broke). A bare status when empty.
     std::function<api_response(int http_status, const api_request& partial,
