@@ -531,3 +531,63 @@ TEST_F(DryRunTest, AnyOtherValueIs21003) {
 
 }  // namespace
 }  // namespace image_gateway::testing
+
+// ---------------------------------------------------------------- fitting (issue 12) in both forms
+
+namespace image_gateway::testing {
+namespace {
+
+TEST_F(MultipartTest, FitAndBackgroundPartsFitThePicture) {
+  start();
+  const auto response =
+      curl_form(endpoint(), {file("big_picture", samples::png(1000, 200, 67), "wide.png"),
+                             {"fit", "contain", "", ""},
+                             {"background", "#000000", "", ""}});
+  ASSERT_EQ(response.status, 200) << response.body << response.error;
+  const auto id = json::parse(response.body).at("big_picture_id").get<std::string>();
+  const auto uploaded = oppo.api().uploaded_file(id);
+  ASSERT_TRUE(uploaded.has_value());
+  const auto image = samples::decode_rgba(*uploaded);
+  ASSERT_TRUE(image.has_value());
+  EXPECT_EQ(image->width, 984);
+  EXPECT_EQ(image->height, 369);
+  // The bars are the background the text part named: the first row is black.
+  EXPECT_EQ(image->pixels[0], 0);
+  EXPECT_EQ(image->pixels[1], 0);
+  EXPECT_EQ(image->pixels[2], 0);
+
+  expect_error(curl_form(endpoint(), {file("big_picture", big), {"fit", "stretch", "", ""}}), 400,
+               21003, msg_invalid, {"fit"});
+  expect_error(curl_form(endpoint(), {file("big_picture", big), {"background", "black", "", ""}}),
+               400, 21003, msg_invalid, {"background"});
+}
+
+TEST_F(DryRunTest, WithAFitTheFactsAreThoseOfWhatWouldBeUploaded) {
+  const std::string wide = samples::png(1968, 738, 68);
+  origin.serve("/wide.png", wide);
+  auto& gw = start(no_oppo_settings());
+  const auto dry = [&](const json& body) {
+    return http_call("POST", endpoint("?dry_run=true"), body.dump(),
+                     {basic_header(test_app_key, test_app_secret)});
+  };
+  const auto fitted = dry({{"big_picture_url", origin.url("/wide.png")}, {"fit", "contain"}});
+  ASSERT_EQ(fitted.status, 200) << fitted.body;
+  const json facts = json::parse(fitted.body).at("big_picture");
+  EXPECT_EQ(facts.at("width"), 984);
+  EXPECT_EQ(facts.at("height"), 369);
+  EXPECT_EQ(facts.at("fitted"), true);
+  EXPECT_NE(facts.at("sha256"), sha256_hex(wide));  // the gateway's encoding, not the source
+  EXPECT_NE(facts.at("bytes"), wide.size());
+
+  // An exact-size source goes as it came: its own facts, "fitted": false.
+  const auto untouched = dry({{"big_picture_url", origin.url("/big.png")}, {"fit", "cover"}});
+  ASSERT_EQ(untouched.status, 200) << untouched.body;
+  const json same = json::parse(untouched.body).at("big_picture");
+  EXPECT_EQ(same.at("fitted"), false);
+  EXPECT_EQ(same.at("sha256"), sha256_hex(big));
+  EXPECT_EQ(silent_oppo.hits(), 0U);
+  (void)gw;
+}
+
+}  // namespace
+}  // namespace image_gateway::testing

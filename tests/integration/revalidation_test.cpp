@@ -223,6 +223,27 @@ TEST_F(RevalidationTest, ValidatorsAreSentOnlyWhenTheUploadCacheHasTheId) {
   EXPECT_EQ(origin.validators_seen("/big.png").back(), "If-None-Match: \"e1\"");
 }
 
+// A 304 stands for an id of the same fit only: the source uploaded as it came is not the
+// picture a "contain" request wants (issue 12 with issue 10).
+TEST_F(RevalidationTest, A304AnswersOnlyForTheSameFit) {
+  origin.set_headers("/big.png", {{"ETag", "\"f1\""}});
+  origin.honour_validators("/big.png");
+  start();
+  const json plain = ok(body("/big.png"), "miss");
+  json contain_request = json::parse(body("/big.png"));
+  contain_request["fit"] = "contain";
+  contain_request["background"] = "#000000";
+  // The same source with a fit: no validators (the cache has no id for that fit), a new upload.
+  const json contained = ok(contain_request.dump(), "miss");
+  EXPECT_NE(contained.at("big_picture_id"), plain.at("big_picture_id"));
+  EXPECT_EQ(origin.validators_seen("/big.png"), (std::vector<std::string>{"", ""}));
+  // Each again: revalidated, and each answered with its own id.
+  EXPECT_EQ(ok(contain_request.dump(), "hit"), contained);
+  EXPECT_EQ(ok(body("/big.png"), "hit"), plain);
+  EXPECT_EQ(origin.validators_seen("/big.png").back(), "If-None-Match: \"f1\"");
+  EXPECT_EQ(uploads(), 2u);
+}
+
 TEST_F(RevalidationTest, RevalidateFalseSendsNoValidators) {
   origin.set_headers("/big.png", {{"ETag", "\"e1\""}});
   origin.honour_validators("/big.png");
