@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 import jsonschema
 import yaml
@@ -395,6 +396,35 @@ def check_gateway(document, work, gateway_binary, sandbox_binary):
     expect_error("51", post(good, {"big_picture_url": image("wrong-size.png")}), 200, 51)
     answer = post(wrong_oppo, {"small_picture_url": image("small.png")})
     expect_error("23100 wrong OPPO credentials", answer, 500, 23100)
+    check("upstream" in json.loads(answer[2]).get("error", {}),
+          "23100 wrong OPPO credentials: OPPO's refusal comes with upstream")
+
+    # A dry run: the facts of each picture, the cached ones (uploaded above) said so.
+    answer = post(good, both, path=image_path + "?dry_run=true")
+    check(answer[0] == 200, f"dry run: status {answer[0]} {answer[2][:300]!r}")
+    check_answer(document, "dry run", image_path, "post", answer, ["X-Request-Id"])
+    facts = json.loads(answer[2])
+    check(set(facts) == {"big_picture", "small_picture"}, "dry run: an object per picture")
+    check(facts.get("big_picture", {}).get("cached") is True, "dry run: the big picture is cached")
+    answer = post(good, dict(both, fit="contain"), path=image_path + "?dry_run=1")
+    check_answer(document, "dry run with a fit", image_path, "post", answer)
+    check(json.loads(answer[2]).get("small_picture", {}).get("fitted") is False,
+          "dry run with a fit: an exact-size source goes as it came (fitted false)")
+
+    # Image bytes in a multipart body, as curl -F sends them.
+    boundary = "openapi-check-boundary"
+    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with no_proxy.open(image("small.png"), timeout=10) as source:
+        small_bytes = source.read()
+    multipart = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"small_picture\"; "
+                 f"filename=\"s.png\"\r\nContent-Type: image/png\r\n\r\n").encode() + \
+        small_bytes + f"\r\n--{boundary}--\r\n".encode()
+    answer = request(gateway, "POST", image_path, body=multipart,
+                     headers={"Authorization": basic(*good),
+                              "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    check(answer[0] == 200, f"multipart: status {answer[0]} {answer[2][:300]!r}")
+    check_answer(document, "multipart", image_path, "post", answer, ["X-Cache"])
+    check(set(json.loads(answer[2])) == {"small_picture_id"}, "multipart: the id asked for")
 
     answer = post(limited, {"small_picture_url": image("small.png")})
     check(answer[0] == 200, f"rate limited app: first call 200, got {answer[0]}")
