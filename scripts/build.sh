@@ -8,5 +8,6 @@ shift || true
 targets=()
 if (($# > 0)); then targets=(--target "$@"); fi
 scripts/install-deps.sh
+source scripts/ccache-env.sh
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" "${targets[@]}"

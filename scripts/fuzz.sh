@@ -11,6 +11,7 @@ build_dir=${FUZZ_BUILD_DIR:-build/fuzz}
 targets=(${FUZZ_TARGETS:-fuzz_image_gate fuzz_request fuzz_url_policy fuzz_fit fuzz_multipart_form})
 
 scripts/install-deps.sh clang libclang-rt-14-dev
+source scripts/ccache-env.sh
 cmake --preset fuzz -B "$build_dir" >/dev/null
 cmake --build "$build_dir" --target "${targets[@]}"
 

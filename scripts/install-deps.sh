@@ -9,7 +9,7 @@ set -euo pipefail
 
 # Compilers, CMake, and the libraries the executables link.
 packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev nlohmann-json3-dev libcurl4-openssl-dev libstb-dev libssl-dev
   # metrics storage and text format (libprometheus-cpp-core1.0 at run time)
   prometheus-cpp-dev

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${ASAN_BUILD_DIR:-build/asan}
 scripts/install-deps.sh clang libclang-rt-14-dev
+source scripts/ccache-env.sh
 cmake --preset asan -B "$build_dir" >/dev/null
 cmake --build "$build_dir"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
