@@ -47,12 +47,13 @@ struct decoded_pixels {
   pixel_buffer pixels;  // width * height * channels bytes, rows top to bottom; null on failure
   int width = 0;
   int height = 0;
-  int channels = 0;  // as asked: 3 (RGB) or 4 (RGBA)
+  int channels = 0;  // as asked (3 RGB, 4 RGBA), or the file's own when asked for 0
   bool over_budget = false;
   std::string why;  // stbi_failure_reason() when pixels is null
 };
 
-// A full decode to `channels` (3 or 4) per pixel under the same allocation budget.
+// A full decode to `channels` (3 or 4, or 0 for the file's own) per pixel under the same
+// allocation budget.
 decoded_pixels decode_pixels(std::span<const unsigned char> bytes, int channels,
                              std::size_t budget_bytes);
 

@@ -260,32 +260,6 @@ header_info info(std::span<const unsigned char> bytes) {
   return result;
 }
 
-decode_outcome decode_with_budget(std::span<const unsigned char> bytes, std::size_t budget_bytes) {
-  decode_outcome result;
-  if (bytes.size() > static_cast<std::size_t>(INT_MAX)) {
-    result.why = "too large";
-    return result;
-  }
-  if (auto hazard = jpeg_hazard(bytes)) {
-    result.why = *hazard;
-    return result;
-  }
-  scoped_budget budget(budget_bytes);
-  int width = 0;
-  int height = 0;
-  int components = 0;
-  stbi_uc* pixels = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width,
-                                          &height, &components, 0);
-  if (pixels == nullptr) {
-    result.over_budget = budget.context().exceeded;
-    result.why = failure_reason();
-    return result;
-  }
-  stbi_image_free(pixels);
-  result.ok = true;
-  return result;
-}
-
 void pixel_deleter::operator()(unsigned char* pixels) const { stbi_image_free(pixels); }
 
 decoded_pixels decode_pixels(std::span<const unsigned char> bytes, int channels,
@@ -308,8 +282,13 @@ decoded_pixels decode_pixels(std::span<const unsigned char> bytes, int channels,
     result.why = failure_reason();
     return result;
   }
-  result.channels = channels;
+  result.channels = channels == 0 ? components : channels;
   return result;
+}
+
+decode_outcome decode_with_budget(std::span<const unsigned char> bytes, std::size_t budget_bytes) {
+  decoded_pixels decoded = decode_pixels(bytes, 0, budget_bytes);  // freed at once: only checked
+  return {decoded.pixels != nullptr, decoded.over_budget, std::move(decoded.why)};
 }
 
 }  // namespace image_gateway::stb_bridge
