@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "owned_lock.hpp"
+
 namespace image_gateway::replicas {
 
 namespace asio = boost::asio;
@@ -24,13 +26,6 @@ if redis.call('TYPE', KEYS[1]).ok ~= 'none' and redis.call('PTTL', KEYS[1]) < 0 
 end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
 return 0
-)lua");
-
-const redis::script unlock_script(R"lua(
-if redis.call('TYPE', KEYS[1]).ok == 'string' and redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-end
-return 1
 )lua");
 
 // KEYS[1] token; ARGV[1] the new JSON, ARGV[2] its end (Unix ms), ARGV[3] the refused token.
@@ -106,7 +101,7 @@ asio::awaitable<oppo::token_store::lock_result> redis_token_store::lock(std::str
 asio::awaitable<void> redis_token_store::unlock(std::string oppo_app_key, std::string owner) {
   std::vector<std::string> keys{keys_.token_lock(oppo_app_key)};
   std::vector<std::string> args{std::move(owner)};
-  co_await redis_.run(unlock_script, std::move(keys), std::move(args), "token_unlock");
+  co_await redis_.run(release_owned_lock(), std::move(keys), std::move(args), "token_unlock");
 }
 
 asio::awaitable<std::optional<auth_token>> redis_token_store::store(std::string oppo_app_key,

@@ -1,6 +1,7 @@
 #include "image_gateway/replicas/upload_flight.hpp"
 
 #include "image_gateway/util/random_hex.hpp"
+#include "owned_lock.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -57,14 +58,6 @@ const redis::script store_script(R"lua(
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 if redis.call('TYPE', KEYS[2]).ok == 'string' and redis.call('GET', KEYS[2]) == ARGV[3] then
   redis.call('DEL', KEYS[2])
-end
-return 1
-)lua");
-
-// KEYS[1] lock; ARGV[1] owner.
-const redis::script release_script(R"lua(
-if redis.call('TYPE', KEYS[1]).ok == 'string' and redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
 end
 return 1
 )lua");
@@ -188,8 +181,8 @@ struct upload_flight::impl {
         } else {
           std::vector<std::string> release_keys{lock_key};
           std::vector<std::string> release_args{owner};
-          co_await shared->run(release_script, std::move(release_keys), std::move(release_args),
-                               "upload_release");
+          co_await shared->run(release_owned_lock(), std::move(release_keys),
+                               std::move(release_args), "upload_release");
         }
         co_return uploaded;
       }
