@@ -15,10 +15,9 @@
 
 #include "image_gateway/image/fit.hpp"
 #include "image_gateway/util/sample_images.hpp"
+// The gateway's own encoders (libpng, libjpeg-turbo), measured as the gateway runs them.
+#include "pixel_ops.hpp"
 
-// libjpeg's header needs size_t and FILE declared before it.
-#include <jpeglib.h>
-#include <png.h>
 #include <time.h>
 
 namespace {
@@ -53,64 +52,6 @@ timing measure(int rounds, const std::function<void()>& work) {
   std::sort(walls.begin(), walls.end());
   std::sort(cpus.begin(), cpus.end());
   return {walls[walls.size() / 2], cpus[cpus.size() / 2]};
-}
-
-// ---- Debian's encoders, for the comparison only ----
-
-std::string libpng_encode(const unsigned char* pixels, int width, int height, int channels,
-                          int level) {
-  std::string out;
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-  png_infop info = png_create_info_struct(png);
-  if (setjmp(png_jmpbuf(png))) {
-    png_destroy_write_struct(&png, &info);
-    return {};
-  }
-  png_set_write_fn(
-      png, &out,
-      [](png_structp p, png_bytep data, png_size_t size) {
-        static_cast<std::string*>(png_get_io_ptr(p))->append(reinterpret_cast<char*>(data), size);
-      },
-      nullptr);
-  png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), 8,
-               channels == 4 ? PNG_COLOR_TYPE_RGBA : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-  png_set_compression_level(png, level);
-  png_write_info(png, info);
-  for (int y = 0; y < height; ++y) {
-    png_write_row(png, pixels + static_cast<std::size_t>(y) * static_cast<std::size_t>(width) *
-                                    static_cast<std::size_t>(channels));
-  }
-  png_write_end(png, nullptr);
-  png_destroy_write_struct(&png, &info);
-  return out;
-}
-
-std::string turbo_encode(const unsigned char* pixels, int width, int height, int quality) {
-  jpeg_compress_struct cinfo{};
-  jpeg_error_mgr errors{};
-  cinfo.err = jpeg_std_error(&errors);
-  jpeg_create_compress(&cinfo);
-  unsigned char* buffer = nullptr;
-  unsigned long size = 0;
-  jpeg_mem_dest(&cinfo, &buffer, &size);
-  cinfo.image_width = static_cast<JDIMENSION>(width);
-  cinfo.image_height = static_cast<JDIMENSION>(height);
-  cinfo.input_components = 3;
-  cinfo.in_color_space = JCS_RGB;
-  jpeg_set_defaults(&cinfo);
-  jpeg_set_quality(&cinfo, quality, TRUE);
-  jpeg_start_compress(&cinfo, TRUE);
-  while (cinfo.next_scanline < cinfo.image_height) {
-    auto* row = const_cast<unsigned char*>(pixels) +
-                static_cast<std::size_t>(cinfo.next_scanline) * static_cast<std::size_t>(width) * 3;
-    jpeg_write_scanlines(&cinfo, &row, 1);
-  }
-  jpeg_finish_compress(&cinfo);
-  jpeg_destroy_compress(&cinfo);
-  std::string out(reinterpret_cast<char*>(buffer), size);
-  std::free(buffer);
-  return out;
 }
 
 void fit_row(int rounds, const char* name, const std::string& source, const image_rule& rule,
@@ -149,8 +90,9 @@ void encoder_rows(int rounds, const char* name, const samples::rgba_image& image
   timing t = measure(rounds, stb_png);
   std::printf("| %s | PNG | stb_image_write | %zu | %.1f |\n", name, out.size(), t.cpu_ms);
   for (const int level : {1, 3, 6}) {
-    t = measure(rounds,
-                [&] { out = libpng_encode(rgb.data(), image.width, image.height, 3, level); });
+    t = measure(rounds, [&] {
+      out = pixel_ops::encode_png(rgb.data(), image.width, image.height, 3, level);
+    });
     std::printf("| %s | PNG | libpng 1.6, zlib level %d | %zu | %.1f |\n", name, level, out.size(),
                 t.cpu_ms);
   }
@@ -160,8 +102,9 @@ void encoder_rows(int rounds, const char* name, const samples::rgba_image& image
     });
     std::printf("| %s | JPEG q%d | stb_image_write | %zu | %.1f |\n", name, quality, out.size(),
                 t.cpu_ms);
-    t = measure(rounds,
-                [&] { out = turbo_encode(rgb.data(), image.width, image.height, quality); });
+    t = measure(rounds, [&] {
+      out = pixel_ops::encode_jpeg(rgb.data(), image.width, image.height, quality);
+    });
     std::printf("| %s | JPEG q%d | libjpeg-turbo 2.1 | %zu | %.1f |\n", name, quality, out.size(),
                 t.cpu_ms);
   }

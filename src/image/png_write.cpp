@@ -13,8 +13,6 @@ namespace image_gateway::pixel_ops {
 
 namespace {
 
-constexpr int zlib_level = 3;
-
 void append(png_structp png, png_bytep data, png_size_t size) {
   auto* out = static_cast<std::string*>(png_get_io_ptr(png));
   try {
@@ -29,8 +27,8 @@ void quiet(png_structp, png_const_charp) {}
 
 // libpng reports errors by longjmp: this frame holds no object with a destructor between the
 // setjmp and the calls that may jump (the output string lives in the caller).
-bool encode_into(std::string& out, const unsigned char* pixels, int width, int height,
-                 int channels) {
+bool encode_into(std::string& out, const unsigned char* pixels, int width, int height, int channels,
+                 int zlib_level) {
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, quiet);
   if (png == nullptr) return false;
   png_infop info = png_create_info_struct(png);
@@ -55,12 +53,13 @@ bool encode_into(std::string& out, const unsigned char* pixels, int width, int h
 
 }  // namespace
 
-std::string encode_png(const unsigned char* pixels, int width, int height, int channels) {
+std::string encode_png(const unsigned char* pixels, int width, int height, int channels,
+                       int zlib_level) {
   std::string out;
   if (width <= 0 || height <= 0 || (channels != 3 && channels != 4) || width > INT_MAX / channels) {
     return out;
   }
-  if (!encode_into(out, pixels, width, height, channels)) out.clear();
+  if (!encode_into(out, pixels, width, height, channels, zlib_level)) out.clear();
   return out;
 }
 
