@@ -5,33 +5,18 @@
 #include <charconv>
 #include <ctime>
 
+#include "image_gateway/util/strings.hpp"
+
 namespace image_gateway {
 namespace {
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-bool equal_nocase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // A Cache-Control directive by name, whatever its case or argument ("private="x"").
 bool has_directive(std::string_view cache_control, std::string_view name) {
   while (!cache_control.empty()) {
     const auto comma = cache_control.find(',');
-    std::string_view item = trim(cache_control.substr(0, comma));
-    item = trim(item.substr(0, item.find('=')));
-    if (equal_nocase(item, name)) return true;
+    std::string_view item = trim_spaces_and_tabs(cache_control.substr(0, comma));
+    item = trim_spaces_and_tabs(item.substr(0, item.find('=')));
+    if (iequals(item, name)) return true;
     if (comma == std::string_view::npos) break;
     cache_control.remove_prefix(comma + 1);
   }
@@ -59,7 +44,7 @@ int number(std::string_view text) {
 
 std::optional<long long> parse_http_date(std::string_view text) {
   // "Sun, 06 Nov 1994 08:49:37 GMT": fixed positions.
-  text = trim(text);
+  text = trim_spaces_and_tabs(text);
   static constexpr std::array<std::string_view, 7> days = {"Sun", "Mon", "Tue", "Wed",
                                                            "Thu", "Fri", "Sat"};
   static constexpr std::array<std::string_view, 12> months = {
@@ -100,11 +85,12 @@ std::optional<validators> revalidatable(const origin_answer& answer) {
     return std::nullopt;
   }
   validators found;
-  if (const auto etag = trim(answer.etag); strong_etag(etag)) found.etag = std::string(etag);
+  if (const auto etag = trim_spaces_and_tabs(answer.etag); strong_etag(etag))
+    found.etag = std::string(etag);
   const auto modified = parse_http_date(answer.last_modified);
   const auto date = parse_http_date(answer.date);
   if (modified && date && *modified + 1 <= *date) {
-    found.last_modified = std::string(trim(answer.last_modified));
+    found.last_modified = std::string(trim_spaces_and_tabs(answer.last_modified));
   }
   if (found.empty()) return std::nullopt;
   return found;

@@ -2,26 +2,12 @@
 
 #include <string_view>
 
+#include "image_gateway/util/strings.hpp"
+
 namespace image_gateway {
 namespace {
 
 constexpr std::size_t max_quoted = 40;  // how much of a hostile value the detail repeats
-
-std::string_view trim_whitespace(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (x != b[i]) return false;
-  }
-  return true;
-}
 
 bool is_decimal_number(std::string_view text) {
   if (text.empty() || text.size() > 19) return false;  // beyond 19 digits it overflows 64 bits
@@ -51,7 +37,7 @@ std::vector<std::string_view> transfer_codings(
     for (;;) {
       const std::size_t comma = rest.find(',');
       std::string_view coding = rest.substr(0, comma);
-      coding = trim_whitespace(coding.substr(0, coding.find(';')));
+      coding = trim_spaces_and_tabs(coding.substr(0, coding.find(';')));
       codings.push_back(coding);  // an empty element is kept: it is not "chunked" either
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
@@ -79,7 +65,7 @@ std::optional<std::string> content_length_problem(
   for (const auto& [name, value] : headers) {
     if (name != "content-length") continue;
     present = true;
-    const std::string_view number = trim_whitespace(value);
+    const std::string_view number = trim_spaces_and_tabs(value);
     if (!is_decimal_number(number)) {
       return "Content-Length " + quoted(value) + " is not one decimal number";
     }
@@ -99,12 +85,12 @@ std::optional<std::string> transfer_encoding_problem(
   if (http_version < 11) return "Transfer-Encoding is not allowed in an HTTP/1.0 request";
   if (has_content_length) return "both Content-Length and Transfer-Encoding were sent";
   const std::string_view last = codings.back();
-  if (!equals_ignoring_case(last, "chunked")) {
+  if (!iequals(last, "chunked")) {
     return "the final Transfer-Encoding must be chunked, not " + quoted(last) +
            ": the body's length cannot be determined";
   }
   for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
-    if (equals_ignoring_case(codings[i], "chunked")) {
+    if (iequals(codings[i], "chunked")) {
       return std::string("Transfer-Encoding applies chunked more than once");
     }
   }

@@ -70,13 +70,7 @@ std::string sha256_hex(std::span<const unsigned char> data) {
   if (!done) {  // never expected; the one-shot call is the slow but sure way
     EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr);
   }
-  static constexpr char hex_digits[] = "0123456789abcdef";
-  std::string hex(static_cast<std::size_t>(length) * 2, '0');
-  for (unsigned int i = 0; i < length; ++i) {
-    hex[2 * i] = hex_digits[digest[i] >> 4];
-    hex[2 * i + 1] = hex_digits[digest[i] & 0x0f];
-  }
-  return hex;
+  return to_hex(digest.data(), length);
 }
 
 std::string sha256_hex(std::string_view data) {
