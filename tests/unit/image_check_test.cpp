@@ -411,6 +411,26 @@ TEST(VerifyDecode, TooManyJpegScans) {
 
 // stb_image 2.27 writes past its tables for a DHT with more than 256 codes and reads
 // uninitialised tables for a scan using an undefined one; the bridge refuses both before stb.
+// stb_image 2.27 copies an empty first IDAT chunk from a null buffer (found by fuzz_fit); the
+// bridge refuses such a PNG before stb. An empty IDAT after the data is harmless and decodes.
+TEST(VerifyDecode, AnEmptyFirstIdatNeverReachesStb) {
+  const std::string png = samples::png(144, 144, 5);
+  const std::size_t first_idat = png.find("IDAT") - 4;               // its length field
+  const std::string empty_idat("\0\0\0\0IDAT\x35\xaf\x06\x1e", 12);  // CRC of "IDAT"
+  const std::string before = png.substr(0, first_idat) + empty_idat + png.substr(first_idat);
+  auto problem = verify_decode(bytes_of(before), small_field);
+  ASSERT_TRUE(problem.has_value());
+  EXPECT_EQ(problem->kind, error_kind::image_undecodable);
+  EXPECT_EQ(problem->detail,
+            "small_picture_url: image does not decode (an empty IDAT chunk before the image "
+            "data)");
+
+  const std::size_t iend = png.find("IEND") - 4;
+  const std::string after = png.substr(0, iend) + empty_idat + png.substr(iend);
+  problem = verify_decode(bytes_of(after), small_field);
+  EXPECT_FALSE(problem.has_value()) << problem->detail;
+}
+
 TEST(VerifyDecode, HostileHuffmanTablesNeverReachStb) {
   std::string base = samples::jpeg(144, 144, 4);
 
