@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "image_gateway/image/fit_geometry.hpp"
+#include "pixel_decode.hpp"
 #include "pixel_ops.hpp"
-#include "stb_bridge.hpp"
 
 namespace image_gateway {
 
@@ -93,7 +93,7 @@ std::vector<unsigned char> flatten(const canvas& image, rgb background) {
 }
 
 // The decoded source scaled into a target-sized canvas as plan_fit says.
-bool compose(const stb_bridge::decoded_pixels& source, const fit_plan& plan, fit_mode mode,
+bool compose(const pixel_decode::decoded_pixels& source, const fit_plan& plan, fit_mode mode,
              canvas& target) {
   const int channels = target.channels;
   if (mode == fit_mode::contain) {
@@ -184,7 +184,8 @@ result<fitted_image> fit_image(shared_bytes source, const image_rule& target,
   // RGB for a JPEG.
   const std::size_t budget = fit_decode_budget(facts.width, facts.height, source.size());
   const int decode_channels = facts.format == image_format::png ? 4 : 3;
-  stb_bridge::decoded_pixels decoded = stb_bridge::decode_pixels(bytes, decode_channels, budget);
+  pixel_decode::decoded_pixels decoded =
+      pixel_decode::decode_pixels(bytes, decode_channels, budget);
   if (!decoded.pixels) {
     if (decoded.over_budget) {
       return error(error_kind::image_undecodable, field,

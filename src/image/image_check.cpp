@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "pixel_decode.hpp"
 #include "stb_bridge.hpp"
 
 namespace image_gateway {
@@ -265,7 +266,7 @@ std::optional<api_error> decode_precheck(std::span<const unsigned char> bytes,
 std::optional<api_error> verify_decode(std::span<const unsigned char> bytes, std::string_view field,
                                        std::size_t budget_bytes) {
   if (auto problem = decode_precheck(bytes, field)) return problem;
-  stb_bridge::decode_outcome outcome = stb_bridge::decode_with_budget(bytes, budget_bytes);
+  pixel_decode::decode_outcome outcome = pixel_decode::decode_with_budget(bytes, budget_bytes);
   if (outcome.ok) return std::nullopt;
   if (outcome.over_budget) {
     return error(error_kind::image_undecodable, field,

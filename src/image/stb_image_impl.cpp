@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "pixel_decode.hpp"
 #include "stb_bridge.hpp"
 
 namespace {
@@ -186,7 +187,7 @@ std::optional<std::string> jpeg_hazard(std::span<const unsigned char> bytes) {
 // chunk is empty (memcpy from a null pointer, undefined behaviour; found by fuzzing the fit
 // path). An empty IDAT before any image data is refused before stb sees the file; later empty
 // ones are harmless (the buffer exists by then).
-std::optional<std::string> png_hazard(std::span<const unsigned char> bytes) {
+static std::optional<std::string> png_hazard(std::span<const unsigned char> bytes) {
   static constexpr unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   if (bytes.size() < 8 || !std::equal(signature, signature + 8, bytes.begin())) {
     return std::nullopt;
@@ -286,37 +287,45 @@ header_info info(std::span<const unsigned char> bytes) {
   return result;
 }
 
-void pixel_deleter::operator()(unsigned char* pixels) const { stbi_image_free(pixels); }
+}  // namespace image_gateway::stb_bridge
 
-decoded_pixels decode_pixels(std::span<const unsigned char> bytes, int channels,
-                             std::size_t budget_bytes) {
+namespace image_gateway::pixel_decode {
+
+namespace {
+void release_stb_pixels(void* pixels) { stbi_image_free(pixels); }
+}  // namespace
+
+decoded_pixels decode_png(std::span<const unsigned char> bytes, int channels,
+                          std::size_t budget_bytes) {
   decoded_pixels result;
   if (bytes.size() > static_cast<std::size_t>(INT_MAX)) {
     result.why = "too large";
     return result;
   }
-  auto hazard = jpeg_hazard(bytes);
-  if (!hazard) hazard = png_hazard(bytes);
-  if (hazard) {
+  if (auto hazard = png_hazard(bytes)) {
     result.why = *hazard;
     return result;
   }
   scoped_budget budget(budget_bytes);
   int components = 0;
-  result.pixels.reset(stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()),
-                                            &result.width, &result.height, &components, channels));
+  stbi__context context;
+  stbi__start_mem(&context, bytes.data(), static_cast<int>(bytes.size()));
+  // PNG only: stb's JPEG decoder never sees pixel data (see pixel_decode.hpp).
+  if (stbi__png_test(&context) == 0) {
+    result.why = "not a PNG image";
+    return result;
+  }
+  result.pixels =
+      pixel_buffer(stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()),
+                                         &result.width, &result.height, &components, channels),
+                   pixel_deleter{release_stb_pixels});
   if (!result.pixels) {
     result.over_budget = budget.context().exceeded;
-    result.why = failure_reason();
+    result.why = stb_bridge::failure_reason();
     return result;
   }
   result.channels = channels == 0 ? components : channels;
   return result;
 }
 
-decode_outcome decode_with_budget(std::span<const unsigned char> bytes, std::size_t budget_bytes) {
-  decoded_pixels decoded = decode_pixels(bytes, 0, budget_bytes);  // freed at once: only checked
-  return {decoded.pixels != nullptr, decoded.over_budget, std::move(decoded.why)};
-}
-
-}  // namespace image_gateway::stb_bridge
+}  // namespace image_gateway::pixel_decode

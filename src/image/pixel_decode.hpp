@@ -1,0 +1,52 @@
+#pragma once
+// Full decodes of a PNG or JPEG under a memory budget, for the validator (verify_decode) and the
+// fit. PNGs go through stb_image (stb_image_impl.cpp), JPEGs through Debian's libjpeg-turbo
+// (jpeg_read.cpp): stb 2.27's JPEG entropy decoder misbehaves on corrupt data (shifts by more
+// than 31 bits once its bit reader runs dry, found by fuzz_fit), libjpeg-turbo is fuzzed
+// continuously upstream and several times faster. stb still reads every header (image_check).
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace image_gateway::pixel_decode {
+
+// Decoded pixels are freed by the allocator that made them (stb's budgeted one, or malloc).
+struct pixel_deleter {
+  void (*release)(void*) = nullptr;
+  void operator()(unsigned char* pixels) const {
+    if (release != nullptr) release(pixels);
+  }
+};
+using pixel_buffer = std::unique_ptr<unsigned char, pixel_deleter>;
+
+struct decoded_pixels {
+  pixel_buffer pixels;  // width * height * channels bytes, rows top to bottom; null on failure
+  int width = 0;
+  int height = 0;
+  int channels = 0;          // as asked (3 RGB, 4 RGBA), or the file's own when asked for 0
+  bool over_budget = false;  // the decode would need more than the budget
+  std::string why;           // the decoder's reason when pixels is null
+};
+
+// A full decode to `channels` (3 or 4, or 0 for the file's own layout) per pixel, whose memory
+// may not exceed budget_bytes. Bytes that are neither PNG nor JPEG by their magic fail.
+decoded_pixels decode_pixels(std::span<const unsigned char> bytes, int channels,
+                             std::size_t budget_bytes);
+
+struct decode_outcome {
+  bool ok = false;
+  bool over_budget = false;
+  std::string why;
+};
+
+// Decodes and frees at once: only whether it decodes, and why not.
+decode_outcome decode_with_budget(std::span<const unsigned char> bytes, std::size_t budget_bytes);
+
+// The two decoders behind decode_pixels.
+decoded_pixels decode_png(std::span<const unsigned char> bytes, int channels,
+                          std::size_t budget_bytes);  // stb_image_impl.cpp
+decoded_pixels decode_jpeg(std::span<const unsigned char> bytes, int channels,
+                           std::size_t budget_bytes);  // jpeg_read.cpp
+
+}  // namespace image_gateway::pixel_decode
