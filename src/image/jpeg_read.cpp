@@ -83,8 +83,9 @@ struct raw_pixels {
   bool cmyk = false;  // Adobe CMYK as stored (inverted), to be converted by the caller
 };
 
-// Channels 0 (verification: every coefficient decoded, colour work nobody sees skipped) keeps
-// the file's own colour space; 3 and 4 ask for RGB or RGBA, CMYK files come out as CMYK.
+// Channels 0 (verification) takes libjpeg's default output; 3 and 4 ask for RGB or RGBA, and
+// CMYK files then come out as CMYK, converted by the caller. (Verifying in the file's own
+// colour space, or with the fast IDCT, was no faster: bench/fit_bench.)
 bool decode_into(std::span<const unsigned char> bytes, int channels, std::size_t budget_bytes,
                  error_manager& errors, raw_pixels& out) {
   jpeg_decompress_struct info{};
@@ -103,9 +104,7 @@ bool decode_into(std::span<const unsigned char> bytes, int channels, std::size_t
 
   const bool cmyk = info.jpeg_color_space == JCS_CMYK || info.jpeg_color_space == JCS_YCCK;
   if (channels == 0) {
-    info.out_color_space = info.jpeg_color_space;
-    info.dct_method = JDCT_IFAST;
-    info.do_fancy_upsampling = FALSE;
+    // libjpeg's own choice: grey stays grey, YCbCr becomes RGB, CMYK and YCCK become CMYK.
   } else if (cmyk) {
     info.out_color_space = JCS_CMYK;
   } else {
