@@ -1,10 +1,12 @@
 // JPEG decoding with Debian's libjpeg-turbo, under the same memory budget as stb's PNG decodes.
 // libjpeg reports errors through error_exit, here a longjmp: decode_into's frame holds no object
 // with a destructor between the setjmp and the calls that may jump.
+#include <algorithm>
 #include <csetjmp>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <utility>
 
 #include "pixel_decode.hpp"
@@ -122,7 +124,8 @@ bool decode_into(std::span<const unsigned char> bytes, int channels, std::size_t
     return false;
   }
   // What libjpeg itself may allocate (its buffers and the coefficients) besides our pixels.
-  info.mem->max_memory_to_use = static_cast<long>(budget_bytes - image_bytes);
+  info.mem->max_memory_to_use = static_cast<long>(std::min<std::size_t>(
+      budget_bytes - image_bytes, static_cast<std::size_t>(std::numeric_limits<long>::max())));
   pixels = static_cast<unsigned char*>(std::malloc(image_bytes == 0 ? 1 : image_bytes));
   if (pixels == nullptr) ERREXIT1(&info, JERR_OUT_OF_MEMORY, 0);
 
