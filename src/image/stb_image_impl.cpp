@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "pixel_decode.hpp"
+#include "png_guard.hpp"
 #include "stb_bridge.hpp"
 
 namespace {
@@ -183,32 +184,6 @@ std::optional<std::string> jpeg_hazard(std::span<const unsigned char> bytes) {
 #define STBI_FREE(pointer) budget_free(pointer)
 
 #define STB_IMAGE_IMPLEMENTATION
-// stb_image 2.27 copies the first IDAT chunk into a buffer it has not allocated yet when that
-// chunk is empty (memcpy from a null pointer, undefined behaviour; found by fuzzing the fit
-// path). An empty IDAT before any image data is refused before stb sees the file; later empty
-// ones are harmless (the buffer exists by then).
-static std::optional<std::string> png_hazard(std::span<const unsigned char> bytes) {
-  static constexpr unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  if (bytes.size() < 8 || !std::equal(signature, signature + 8, bytes.begin())) {
-    return std::nullopt;
-  }
-  std::size_t at = 8;
-  while (at <= bytes.size() && bytes.size() - at >= 8) {  // a chunk's length and type
-    const std::uint32_t length = (std::uint32_t{bytes[at]} << 24) |
-                                 (std::uint32_t{bytes[at + 1]} << 16) |
-                                 (std::uint32_t{bytes[at + 2]} << 8) | bytes[at + 3];
-    const bool idat = std::equal(bytes.begin() + static_cast<std::ptrdiff_t>(at) + 4,
-                                 bytes.begin() + static_cast<std::ptrdiff_t>(at) + 8, "IDAT");
-    if (idat) {
-      if (length == 0) return std::string("an empty IDAT chunk before the image data");
-      return std::nullopt;  // stb's buffer exists from the first non-empty IDAT on
-    }
-    if (length > bytes.size() - at - 8) return std::nullopt;  // stb stops here too
-    at += 12 + std::size_t{length};                           // length, type, data, CRC
-  }
-  return std::nullopt;
-}
-
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
 #define STBI_NO_STDIO
@@ -302,9 +277,14 @@ decoded_pixels decode_png(std::span<const unsigned char> bytes, int channels,
     result.why = "too large";
     return result;
   }
-  if (auto hazard = png_hazard(bytes)) {
-    result.why = *hazard;
+  png_guard::verdict guarded = png_guard::check(bytes);
+  if (guarded.refusal) {
+    result.why = *guarded.refusal;
     return result;
+  }
+  if (!guarded.rewritten.empty()) {  // a copy with its palette padded, no larger than 1 KiB more
+    bytes = {reinterpret_cast<const unsigned char*>(guarded.rewritten.data()),
+             guarded.rewritten.size()};
   }
   scoped_budget budget(budget_bytes);
   int components = 0;
