@@ -14,6 +14,7 @@
 #include "image_gateway/image/image_check.hpp"
 #include "image_gateway/oppo/fake_oppo.hpp"
 #include "image_gateway/util/sample_images.hpp"
+#include "support/png_bytes.hpp"
 
 namespace image_gateway::testing {
 namespace {
@@ -62,63 +63,12 @@ raw_origin::script answer_with(std::string bytes) {
   };
 }
 
-std::string be32(std::uint32_t value) {
-  return {static_cast<char>(value >> 24), static_cast<char>(value >> 16),
-          static_cast<char>(value >> 8), static_cast<char>(value)};
-}
-
-std::uint32_t crc32(std::string_view data) {
-  std::uint32_t crc = 0xffffffffU;
-  for (unsigned char byte : data) {
-    crc ^= byte;
-    for (int k = 0; k < 8; ++k) crc = (crc & 1U) != 0 ? 0xedb88320U ^ (crc >> 1) : crc >> 1;
-  }
-  return ~crc;
-}
-
-std::string png_chunk(std::string_view type, std::string_view data) {
-  std::string body = std::string(type) + std::string(data);
-  return be32(static_cast<std::uint32_t>(data.size())) + body + be32(crc32(body));
-}
-
-// A fixed-Huffman deflate stream of one literal and `copies` back-references of 258 bytes: it
-// inflates to copies * 258 + 1 zero bytes, about 1 bit of input for 20 bytes of output.
-std::string zlib_bomb(std::size_t copies) {
-  std::string out = "\x78\x01";
-  std::uint32_t acc = 0;
-  int count = 0;
-  auto bit = [&](std::uint32_t value) {
-    acc |= (value & 1U) << count;
-    if (++count == 8) {
-      out.push_back(static_cast<char>(acc));
-      acc = 0;
-      count = 0;
-    }
-  };
-  auto huffman = [&](std::uint32_t code, int length) {
-    for (int i = length - 1; i >= 0; --i) bit(code >> i);
-  };
-  bit(1);
-  bit(1);
-  bit(0);
-  huffman(0x30, 8);
-  for (std::size_t i = 0; i < copies; ++i) {
-    huffman(0xc5, 8);
-    huffman(0, 5);
-  }
-  huffman(0, 7);
-  while (count != 0) bit(0);
-  const std::uint64_t length = copies * 258 + 1;
-  out += be32(static_cast<std::uint32_t>(((length % 65521) << 16) | 1));
-  return out;
-}
-
 // A 984x369 RGB PNG whose only IDAT is `idat`.
 std::string png_with_idat(std::string_view idat) {
-  std::string ihdr = be32(984) + be32(369) + std::string("\x08\x02\x00\x00\x00", 5);
-  return std::string("\x89PNG\r\n\x1a\n", 8) + png_chunk("IHDR", ihdr) + png_chunk("IDAT", idat) +
-         png_chunk("IEND", "");
+  return png_bytes::rgb_with_idat(984, 369, idat);
 }
+
+using png_bytes::zlib_bomb;
 
 // A field of /proc/self/status in kB ("VmHWM", "VmRSS").
 long status_kb(const std::string& field) {

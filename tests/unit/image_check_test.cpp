@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "image_gateway/util/sample_images.hpp"
+#include "support/png_bytes.hpp"
 
 namespace image_gateway {
 namespace {
@@ -23,63 +24,9 @@ std::span<const unsigned char> bytes_of(const std::string& text) {
   return {reinterpret_cast<const unsigned char*>(text.data()), text.size()};
 }
 
-std::uint32_t crc32(std::string_view data) {
-  std::uint32_t crc = 0xffffffffU;
-  for (unsigned char byte : data) {
-    crc ^= byte;
-    for (int k = 0; k < 8; ++k) crc = (crc & 1U) != 0 ? 0xedb88320U ^ (crc >> 1) : crc >> 1;
-  }
-  return ~crc;
-}
-
-std::string be32(std::uint32_t value) {
-  return {static_cast<char>(value >> 24), static_cast<char>(value >> 16),
-          static_cast<char>(value >> 8), static_cast<char>(value)};
-}
-
-std::string png_chunk(std::string_view type, std::string_view data) {
-  std::string body = std::string(type) + std::string(data);
-  return be32(static_cast<std::uint32_t>(data.size())) + body + be32(crc32(body));
-}
-
-// An RGB 8-bit PNG with any IHDR dimensions and any IDAT payload.
-std::string make_png(std::uint32_t width, std::uint32_t height, std::string_view idat) {
-  std::string ihdr = be32(width) + be32(height) + std::string("\x08\x02\x00\x00\x00", 5);
-  return std::string("\x89PNG\r\n\x1a\n", 8) + png_chunk("IHDR", ihdr) + png_chunk("IDAT", idat) +
-         png_chunk("IEND", "");
-}
-
-// A zlib stream of fixed-Huffman deflate that inflates to `copies` * 258 + 1 zero bytes: the
-// classic decompression bomb, about 1 bit of input for 20 bytes of output.
-std::string zlib_bomb(std::size_t copies) {
-  std::string out = "\x78\x01";
-  std::uint32_t acc = 0;
-  int count = 0;
-  auto bit = [&](std::uint32_t value) {
-    acc |= (value & 1U) << count;
-    if (++count == 8) {
-      out.push_back(static_cast<char>(acc));
-      acc = 0;
-      count = 0;
-    }
-  };
-  auto huffman = [&](std::uint32_t code, int length) {  // Huffman codes go most significant first
-    for (int i = length - 1; i >= 0; --i) bit(code >> i);
-  };
-  bit(1);  // BFINAL
-  bit(1);  // BTYPE = 01, fixed Huffman, least significant bit first
-  bit(0);
-  huffman(0x30, 8);  // literal 0
-  for (std::size_t i = 0; i < copies; ++i) {
-    huffman(0xc5, 8);  // length symbol 285: 258 bytes
-    huffman(0, 5);     // distance code 0: distance 1
-  }
-  huffman(0, 7);  // end of block
-  while (count != 0) bit(0);
-  std::uint64_t length = copies * 258 + 1;
-  out += be32(static_cast<std::uint32_t>(((length % 65521) << 16) | 1));  // Adler-32 of zeros
-  return out;
-}
+using png_bytes::be32;
+using png_bytes::zlib_bomb;
+constexpr auto make_png = png_bytes::rgb_with_idat;
 
 std::size_t find_sos(const std::string& jpeg) {
   std::size_t at = jpeg.find("\xff\xda");

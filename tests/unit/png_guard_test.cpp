@@ -11,6 +11,7 @@
 #include "image/pixel_decode.hpp"
 #include "image_gateway/image/image_check.hpp"
 #include "image_gateway/util/sample_images.hpp"
+#include "support/png_bytes.hpp"
 
 namespace image_gateway {
 namespace {
@@ -19,48 +20,18 @@ std::span<const unsigned char> bytes_of(const std::string& text) {
   return {reinterpret_cast<const unsigned char*>(text.data()), text.size()};
 }
 
-std::string be32(std::uint32_t value) {
-  return {static_cast<char>(value >> 24), static_cast<char>(value >> 16),
-          static_cast<char>(value >> 8), static_cast<char>(value)};
-}
-
-std::uint32_t crc32(std::string_view data) {
-  std::uint32_t crc = 0xffffffffU;
-  for (unsigned char byte : data) {
-    crc ^= byte;
-    for (int k = 0; k < 8; ++k) crc = (crc & 1U) != 0 ? 0xedb88320U ^ (crc >> 1) : crc >> 1;
-  }
-  return ~crc;
-}
-
-std::string chunk(std::string_view type, std::string_view data) {
-  const std::string body = std::string(type) + std::string(data);
-  return be32(static_cast<std::uint32_t>(data.size())) + body + be32(crc32(body));
-}
-
-// A zlib stream holding `raw` in one stored (uncompressed) block.
-std::string stored_zlib(const std::string& raw) {
-  std::uint32_t a = 1;
-  std::uint32_t b = 0;
-  for (unsigned char byte : raw) {
-    a = (a + byte) % 65521;
-    b = (b + a) % 65521;
-  }
-  const auto length = static_cast<std::uint16_t>(raw.size());
-  std::string out = "\x78\x01\x01";
-  out += {static_cast<char>(length & 0xff), static_cast<char>(length >> 8),
-          static_cast<char>(~length & 0xff), static_cast<char>((~length >> 8) & 0xff)};
-  return out + raw + be32((b << 16) | a);
-}
+using png_bytes::be32;
+using png_bytes::chunk;
 
 // An 8-bit palette PNG, one row of `indices`, with the given PLTE (and tRNS when not empty).
 std::string palette_png(const std::string& indices, const std::string& plte,
                         const std::string& trns = {}) {
   const std::string ihdr = be32(static_cast<std::uint32_t>(indices.size())) + be32(1) +
                            std::string("\x08\x03\x00\x00\x00", 5);
-  std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunk("PLTE", plte);
+  std::string png = png_bytes::signature + chunk("IHDR", ihdr) + chunk("PLTE", plte);
   if (!trns.empty()) png += chunk("tRNS", trns);
-  return png + chunk("IDAT", stored_zlib(std::string(1, '\0') + indices)) + chunk("IEND", "");
+  return png + chunk("IDAT", png_bytes::stored_zlib(std::string(1, '\0') + indices)) +
+         chunk("IEND", "");
 }
 
 // Leaves a large stretch of this thread's stack full of 0x5a, where stb's palette array will
