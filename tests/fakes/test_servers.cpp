@@ -261,22 +261,18 @@ size_t collect_header(char* data, size_t size, size_t count, void* user) {
 }
 }  // namespace
 
-client_response http_call(const std::string& method, const std::string& url,
-                          const std::string& body, const std::vector<std::string>& headers) {
-  (void)curl_ready;
+namespace {
+// What every test request shares: the URL, no proxy, a 30 s cap, the headers, and the answer
+// collected. Takes the handle with its method and body already set, and cleans it up.
+client_response perform(CURL* curl, const std::string& url,
+                        const std::vector<std::string>& headers) {
   client_response response;
-  CURL* curl = curl_easy_init();
   curl_slist* list = nullptr;
   for (const auto& header : headers) list = curl_slist_append(list, header.c_str());
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_PROXY, "");
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method == "POST" || !body.empty()) {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
@@ -290,6 +286,37 @@ client_response http_call(const std::string& method, const std::string& url,
   }
   curl_slist_free_all(list);
   curl_easy_cleanup(curl);
+  return response;
+}
+}  // namespace
+
+client_response http_call(const std::string& method, const std::string& url,
+                          const std::string& body, const std::vector<std::string>& headers) {
+  (void)curl_ready;
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "POST" || !body.empty()) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  return perform(curl, url, headers);
+}
+
+client_response form_call(const std::string& url, const std::vector<form_part>& parts,
+                          const std::vector<std::string>& headers) {
+  (void)curl_ready;
+  CURL* curl = curl_easy_init();
+  curl_mime* mime = curl_mime_init(curl);
+  for (const form_part& field : parts) {
+    curl_mimepart* part = curl_mime_addpart(mime);
+    curl_mime_name(part, field.name.c_str());
+    curl_mime_data(part, field.data.data(), field.data.size());
+    if (!field.filename.empty()) curl_mime_filename(part, field.filename.c_str());
+    if (!field.type.empty()) curl_mime_type(part, field.type.c_str());
+  }
+  curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
+  client_response response = perform(curl, url, headers);
+  curl_mime_free(mime);  // after the handle is gone, as libcurl's own examples do
   return response;
 }
 

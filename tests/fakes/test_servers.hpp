@@ -142,6 +142,19 @@ client_response http_call(const std::string& method, const std::string& url,
                           const std::string& body = "",
                           const std::vector<std::string>& headers = {});
 
+// One `curl -F` argument: a file part (name=@file) when filename is set, else a text part.
+struct form_part {
+  std::string name;
+  std::string data;
+  std::string filename;
+  std::string type;
+};
+
+// What `curl -F … URL` sends: a multipart/form-data POST built by libcurl's mime API (the code
+// the curl tool runs for -F), no proxy, 30 s cap.
+client_response form_call(const std::string& url, const std::vector<form_part>& parts,
+                          const std::vector<std::string>& headers = {});
+
 // POST /v4/image/oppo with the test app's Basic credentials.
 client_response post_images(const gateway_under_test& gateway, const std::string& body,
                             const std::vector<std::string>& extra_headers = {});

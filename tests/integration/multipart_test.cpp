@@ -1,12 +1,9 @@
 // SPEC §2 "Image bytes instead of URLs" and "Checking without uploading": the real gateway on
 // 127.0.0.1:0, multipart bodies sent the way `curl -F` sends them (libcurl's own mime API) or
 // byte by byte when they must be malformed, against a fake OPPO that records every call.
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 
-#include <cctype>
 #include <cstdio>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
@@ -22,71 +19,13 @@ namespace {
 
 using nlohmann::json;
 
-// One `-F` argument: a file part (name=@file) when filename is set, else a text part.
-struct form_field {
-  std::string name;
-  std::string data;
-  std::string filename;
-  std::string type;
-};
+using form_field = form_part;
 
-size_t append_to(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
-size_t keep_header(char* data, size_t size, size_t count, void* user) {
-  auto* headers = static_cast<std::map<std::string, std::string>*>(user);
-  const std::string line(data, size * count);
-  const auto colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon);
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
-    (*headers)[name] = value;
-  }
-  return size * count;
-}
-
-// What `curl -u test-app:test-secret -F big_picture=@b.png … URL` does, through libcurl's mime
-// API (the same code the curl tool runs for -F).
+// What `curl -u test-app:test-secret -F big_picture=@b.png … URL` does.
 client_response curl_form(const std::string& url, const std::vector<form_field>& fields,
                           const std::vector<std::string>& headers = {
                               basic_header(test_app_key, test_app_secret)}) {
-  client_response response;
-  CURL* curl = curl_easy_init();
-  curl_mime* mime = curl_mime_init(curl);
-  for (const form_field& field : fields) {
-    curl_mimepart* part = curl_mime_addpart(mime);
-    curl_mime_name(part, field.name.c_str());
-    curl_mime_data(part, field.data.data(), field.data.size());
-    if (!field.filename.empty()) curl_mime_filename(part, field.filename.c_str());
-    if (!field.type.empty()) curl_mime_type(part, field.type.c_str());
-  }
-  curl_slist* list = nullptr;
-  for (const auto& header : headers) list = curl_slist_append(list, header.c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_PROXY, "");
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_to);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, keep_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
-  const CURLcode code = curl_easy_perform(curl);
-  if (code == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
-  } else {
-    response.error = curl_easy_strerror(code);
-  }
-  curl_slist_free_all(list);
-  curl_mime_free(mime);
-  curl_easy_cleanup(curl);
-  return response;
+  return form_call(url, fields, headers);
 }
 
 form_field file(std::string name, std::string data, std::string filename = "image.png",
