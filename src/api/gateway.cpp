@@ -2,7 +2,6 @@
 #include "image_gateway/api/gateway.hpp"
 
 #include <nlohmann/json.hpp>
-#include <random>
 #include <sstream>
 
 #include "gateway_impl.hpp"

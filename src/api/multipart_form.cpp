@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "image_gateway/util/strings.hpp"
+
 namespace image_gateway {
 namespace {
 
@@ -13,23 +15,7 @@ api_error bad(std::string detail) {
                    std::nullopt};
 }
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 bool is_space_or_tab(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space_or_tab(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space_or_tab(text.back())) text.remove_suffix(1);
-  return text;
-}
 
 // RFC 9110 tchar: what a token (a media type, a parameter name or an unquoted value) is made of.
 bool is_tchar(char c) {
@@ -87,7 +73,7 @@ std::optional<std::string> read_quoted(std::string_view text, std::size_t& at) {
 // One `name=value` at `at`, the name lower-cased.
 result<parameter> read_parameter(std::string_view text, std::size_t& at, std::string_view where) {
   parameter p;
-  for (const char c : read_token(text, at)) p.name += lower(c);
+  p.name = to_lower(read_token(text, at));
   if (p.name.empty()) return bad(std::string(where) + ": a parameter has no name");
   if (at == text.size() || text[at] != '=') {
     return bad(std::string(where) + ": parameter " + p.name + " has no '=' value");
@@ -135,16 +121,16 @@ result<std::vector<parameter>> parse_parameters(std::string_view text, std::stri
 
 // The media type (or disposition type) token at the start of a header value, and the rest.
 std::pair<std::string_view, std::string_view> split_type(std::string_view value) {
-  value = trim(value);
+  value = trim_spaces_and_tabs(value);
   const std::size_t end = std::min(value.find(';'), value.size());
-  return {trim(value.substr(0, end)), value.substr(end)};
+  return {trim_spaces_and_tabs(value.substr(0, end)), value.substr(end)};
 }
 
 // A part's `Content-Disposition: form-data; name="…"[; filename="…"]` into `out`.
 std::optional<api_error> read_disposition(std::string_view value, const std::string& part,
                                           form_part_view& out) {
   const auto [type, rest] = split_type(value);
-  if (!iequal(type, "form-data")) {
+  if (!iequals(type, "form-data")) {
     return bad(part + ": Content-Disposition is \"" + shown(type) + "\", not form-data");
   }
   auto parameters = parse_parameters(rest, part + " Content-Disposition");
@@ -183,7 +169,7 @@ result<header_field> read_header_line(std::string_view line, const std::string& 
   if (name.empty() || !std::all_of(name.begin(), name.end(), is_tchar)) {
     return bad(part + ": malformed header name \"" + shown(name) + "\"");
   }
-  return header_field{name, trim(line.substr(colon + 1))};
+  return header_field{name, trim_spaces_and_tabs(line.substr(colon + 1))};
 }
 
 // One part's header block (each line ending in CRLF) into its view.
@@ -199,18 +185,18 @@ result<form_part_view> parse_part_headers(std::string_view block, std::size_t nu
     block.remove_prefix(end + crlf.size());
     if (!field) return field.take_error();
     const auto [name, value] = field.value();
-    if (iequal(name, "content-disposition")) {
+    if (iequals(name, "content-disposition")) {
       if (have_disposition) return bad(part + ": Content-Disposition is given twice");
       have_disposition = true;
       if (auto problem = read_disposition(value, part, out)) return std::move(*problem);
-    } else if (iequal(name, "content-type")) {
+    } else if (iequals(name, "content-type")) {
       if (have_type) return bad(part + ": Content-Type is given twice");
       have_type = true;
       out.content_type = value;
-    } else if (iequal(name, "content-transfer-encoding")) {
+    } else if (iequals(name, "content-transfer-encoding")) {
       if (have_encoding) return bad(part + ": Content-Transfer-Encoding is given twice");
       have_encoding = true;
-      if (!iequal(value, "binary") && !iequal(value, "8bit") && !iequal(value, "7bit")) {
+      if (!iequals(value, "binary") && !iequals(value, "8bit") && !iequals(value, "7bit")) {
         return bad(part + ": Content-Transfer-Encoding \"" + shown(value) +
                    "\" is not accepted (send the bytes as they are)");
       }
@@ -262,12 +248,12 @@ result<std::string_view> read_header_block(std::string_view body, std::size_t at
 }  // namespace
 
 bool is_multipart_form_data(std::string_view content_type) {
-  return iequal(split_type(content_type).first, "multipart/form-data");
+  return iequals(split_type(content_type).first, "multipart/form-data");
 }
 
 result<std::string> multipart_boundary_of(std::string_view content_type) {
   const auto [type, rest] = split_type(content_type);
-  if (!iequal(type, "multipart/form-data")) {
+  if (!iequals(type, "multipart/form-data")) {
     return bad("Content-Type \"" + shown(type) + "\" is not multipart/form-data");
   }
   auto parameters = parse_parameters(rest, "Content-Type");

@@ -511,26 +511,20 @@ void read_redis_url(const std::string& path, redis_config& out) {
     port_text =
         colon == std::string_view::npos ? std::string_view("6379") : authority.substr(colon + 1);
   }
-  const auto all_digits = [](std::string_view text, std::size_t max_len) {
-    if (text.empty() || text.size() > max_len) return false;
-    for (const char c : text) {
-      if (c < '0' || c > '9') return false;
-    }
-    return true;
-  };
   if (out.host.empty()) bad("names no host");
   for (const char c : out.host) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '.' || c == '-' || c == '_' || c == ':';
     if (!ok) bad("has a character not allowed in a host name");
   }
-  if (!all_digits(port_text, 5) || std::stoi(std::string(port_text)) < 1 ||
-      std::stoi(std::string(port_text)) > 65535) {
-    bad("must have a port from 1 to 65535");
-  }
+  if (!all_digits(port_text) || port_text.size() > 5) bad("must have a port from 1 to 65535");
+  const int port = std::stoi(std::string(port_text));
+  if (port < 1 || port > 65535) bad("must have a port from 1 to 65535");
   out.port = std::string(port_text);
   if (!db_text.empty()) {
-    if (!all_digits(db_text, 9)) bad("must end with a database number, e.g. /0");
+    if (!all_digits(db_text) || db_text.size() > 9) {
+      bad("must end with a database number, e.g. /0");
+    }
     out.db = std::stoi(std::string(db_text));
   }
 }
