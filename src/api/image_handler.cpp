@@ -289,10 +289,13 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
       job.picture_id = fetched->picture_id;
     } else {
       const upload_key key{job.digest, job.kind, app->oppo.app_key, fit_tag};
-      // With Redis, a local miss asks Redis (an id another replica uploaded). (No co_await inside
-      // ?: : GCC 12 destroys its temporary twice.)
-      job.picture_id = uploads.find(key, now);
-      if (!job.picture_id && redis) job.picture_id = co_await flights->find(key);
+      // With Redis, the flight looks here first and then asks Redis (an id another replica
+      // uploaded). (No co_await inside ?: : GCC 12 destroys its temporary twice.)
+      if (redis) {
+        job.picture_id = co_await flights->find(key);
+      } else {
+        job.picture_id = uploads.find(key, now);
+      }
     }
     job.from_cache = job.picture_id.has_value();
     if (!dry_run) stats.cache_lookups.add({job.from_cache ? "hit" : "miss"});

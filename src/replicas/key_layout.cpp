@@ -21,14 +21,16 @@ std::string key_layout::upload(const upload_key& key) const {
          (plain_hex ? key.sha256_hex : sha256_hex(key.sha256_hex)) + "}";
 }
 
-std::string key_layout::upload_lock(const upload_key& key) const { return upload(key) + ":lock"; }
+std::string key_layout::lock_of(std::string_view key) { return std::string(key) + ":lock"; }
+
+std::string key_layout::upload_lock(const upload_key& key) const { return lock_of(upload(key)); }
 
 std::string key_layout::token(std::string_view oppo_app_key) const {
   return prefix_ + "token:{" + short_hash(oppo_app_key) + "}";
 }
 
 std::string key_layout::token_lock(std::string_view oppo_app_key) const {
-  return token(oppo_app_key) + ":lock";
+  return lock_of(token(oppo_app_key));
 }
 
 }  // namespace image_gateway::replicas

@@ -4,7 +4,6 @@
 #include "owned_lock.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
@@ -100,7 +99,6 @@ struct upload_flight::impl {
   upload_cache& local;
   redis::client* shared;
   key_layout keys;
-  std::atomic<std::uint64_t> waits{0};
   std::mutex mutex;
   std::unordered_map<std::string, std::shared_ptr<flight>> flights;
 
@@ -137,7 +135,7 @@ struct upload_flight::impl {
     if (shared == nullptr || keep_for.count() <= 0)
       co_return co_await upload_here(key, keep_for, upload);
     const std::string id_key = keys.upload(key);
-    const std::string lock_key = keys.upload_lock(key);
+    const std::string lock_key = key_layout::lock_of(id_key);
     const std::string owner = random_owner();
     const auto executor = co_await asio::this_coro::executor;
     milliseconds pause{10};
@@ -160,7 +158,6 @@ struct upload_flight::impl {
       const long long verdict = parts[0].integer;
       if (verdict == 1 && parts.size() == 3 && parts[1].kind == redis::reply::type::bulk &&
           plausible_picture_id(parts[1].text) && parts[2].kind == redis::reply::type::integer) {
-        ++waits;
         keep(key, parts[1].text, clock::now() + milliseconds(parts[2].integer));
         co_return parts[1].text;
       }
@@ -206,8 +203,6 @@ upload_flight::upload_flight(upload_cache& local, redis::client* shared, key_lay
     : impl_(std::make_shared<impl>(local, shared, std::move(keys))) {}
 
 upload_flight::~upload_flight() = default;
-
-std::uint64_t upload_flight::shared_waits() const { return impl_->waits.load(); }
 
 asio::awaitable<std::optional<std::string>> upload_flight::find(upload_key key) {
   const std::shared_ptr<impl> self = impl_;
@@ -268,7 +263,6 @@ asio::awaitable<result<std::string>> upload_flight::upload_once(upload_key key,
       co_return uploaded;
     }
 
-    ++self->waits;
     asio::steady_timer timer(executor, deadline);
     co_await asio::experimental::make_parallel_group(channel->async_receive(asio::deferred),
                                                      timer.async_wait(asio::deferred))

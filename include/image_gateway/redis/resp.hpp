@@ -19,7 +19,6 @@ struct reply {
 
   bool is_error() const { return kind == type::error; }
   bool is_nil() const { return kind == type::nil; }
-  bool is_string() const { return kind == type::bulk || kind == type::simple; }
 };
 
 // Appends one command as a RESP array of bulk strings (binary safe).

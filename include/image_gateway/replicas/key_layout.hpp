@@ -21,7 +21,8 @@ class key_layout {
   std::string token(std::string_view oppo_app_key) const;
   std::string token_lock(std::string_view oppo_app_key) const;
 
-  const std::string& prefix() const { return prefix_; }
+  // The lock beside a key: `key` + ":lock" (the same hash tag, so the same Cluster slot).
+  static std::string lock_of(std::string_view key);
   // The first 16 hex digits of the SHA-256 of `text`.
   static std::string short_hash(std::string_view text);
 

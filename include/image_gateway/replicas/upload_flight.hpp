@@ -44,9 +44,6 @@ class upload_flight {
                                                           std::chrono::milliseconds keep_for,
                                                           upload_fn upload);
 
-  // Uploads that waited for another request's upload instead of making their own (tests).
-  std::uint64_t shared_waits() const;
-
   struct impl;
 
  private:
