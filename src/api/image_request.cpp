@@ -52,18 +52,6 @@ api_error bad_json() { return {error_kind::bad_json, "request body is not a JSON
 
 }  // namespace
 
-std::string_view url_field(image_kind kind) {
-  return kind == image_kind::big ? "big_picture_url" : "small_picture_url";
-}
-
-std::string_view id_field(image_kind kind) {
-  return kind == image_kind::big ? "big_picture_id" : "small_picture_id";
-}
-
-std::string_view kind_name(image_kind kind) {
-  return kind == image_kind::big ? "big_picture" : "small_picture";
-}
-
 api_error invalid_fit() {
   return {error_kind::field_invalid, R"(fit must be one of "none", "contain", "cover")", {}};
 }

@@ -5,7 +5,7 @@
 #include <string>
 #include <tuple>
 
-#include "image_gateway/api/error.hpp"
+#include "image_gateway/domain/error.hpp"
 
 namespace image_gateway {
 namespace {

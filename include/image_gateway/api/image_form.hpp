@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "image_gateway/api/error.hpp"
+#include "image_gateway/domain/error.hpp"
 #include "image_gateway/api/image_request.hpp"
 #include "image_gateway/util/shared_bytes.hpp"
 

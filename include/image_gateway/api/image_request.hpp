@@ -4,17 +4,11 @@
 #include <string>
 #include <string_view>
 
-#include "image_gateway/api/error.hpp"
+#include "image_gateway/domain/error.hpp"
+#include "image_gateway/domain/image_kind.hpp"
 #include "image_gateway/image/fit_types.hpp"
 
 namespace image_gateway {
-
-enum class image_kind { big, small };
-inline constexpr image_kind all_image_kinds[] = {image_kind::big, image_kind::small};
-
-std::string_view url_field(image_kind kind);  // "big_picture_url"
-std::string_view id_field(image_kind kind);   // "big_picture_id"
-std::string_view kind_name(image_kind kind);  // "big_picture" (OPPO's upload path segment)
 
 // What the caller asked for: a URL per image kind, absent when not asked for, and what to do
 // with an image of another size (SPEC §2 "Fitting instead of refusing").

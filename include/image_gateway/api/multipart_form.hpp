@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "image_gateway/api/error.hpp"
+#include "image_gateway/domain/error.hpp"
 
 namespace image_gateway {
 

@@ -2,7 +2,7 @@
 // What the query string of POST /v4/image/oppo may ask for (SPEC §2).
 #include <string_view>
 
-#include "image_gateway/api/error.hpp"
+#include "image_gateway/domain/error.hpp"
 
 namespace image_gateway {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "image_gateway/api/image_request.hpp"
+#include "image_gateway/domain/image_kind.hpp"
 
 namespace image_gateway {
 

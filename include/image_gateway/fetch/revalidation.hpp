@@ -10,7 +10,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "image_gateway/api/image_request.hpp"
+#include "image_gateway/domain/image_kind.hpp"
 #include "image_gateway/image/image_check.hpp"
 
 namespace image_gateway {

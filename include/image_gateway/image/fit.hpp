@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "image_gateway/api/error.hpp"
+#include "image_gateway/domain/error.hpp"
 #include "image_gateway/image/fit_types.hpp"
 #include "image_gateway/image/image_check.hpp"
 #include "image_gateway/util/shared_bytes.hpp"

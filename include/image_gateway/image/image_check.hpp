@@ -5,7 +5,7 @@
 #include <span>
 #include <string_view>
 
-#include "image_gateway/api/error.hpp"
+#include "image_gateway/domain/error.hpp"
 #include "image_gateway/image/fit_types.hpp"
 
 namespace image_gateway {

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "image_gateway/api/error.hpp"
+#include "image_gateway/domain/error.hpp"
 #include "image_gateway/api/image_request.hpp"
 #include "image_gateway/config/config.hpp"
 #include "image_gateway/http_client/http_client.hpp"

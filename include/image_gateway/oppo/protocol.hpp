@@ -8,7 +8,7 @@
 #include <string_view>
 #include <variant>
 
-#include "image_gateway/api/error.hpp"
+#include "image_gateway/domain/error.hpp"
 #include "image_gateway/api/image_request.hpp"
 
 namespace image_gateway::oppo {

@@ -1,4 +1,4 @@
-#include "image_gateway/api/error.hpp"
+#include "image_gateway/domain/error.hpp"
 
 #include <nlohmann/json.hpp>
 
