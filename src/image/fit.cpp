@@ -186,15 +186,7 @@ result<fitted_image> fit_image(shared_bytes source, const image_rule& target,
   const int decode_channels = facts.format == image_format::png ? 4 : 3;
   pixel_decode::decoded_pixels decoded =
       pixel_decode::decode_pixels(bytes, decode_channels, budget);
-  if (!decoded.pixels) {
-    if (decoded.over_budget) {
-      return error(error_kind::image_undecodable, field,
-                   "image does not decode (it needs more than " + std::to_string(budget) +
-                       " bytes of memory)");
-    }
-    return error(error_kind::image_undecodable, field,
-                 "image does not decode (" + decoded.why + ")");
-  }
+  if (!decoded.pixels) return pixel_decode::decode_failure(decoded, budget, field);
   const std::size_t count =
       static_cast<std::size_t>(decoded.width) * static_cast<std::size_t>(decoded.height);
   if (decoded.channels == 4 && !has_transparency(decoded.pixels.get(), count)) {

@@ -13,8 +13,8 @@ namespace {
 
 constexpr unsigned char png_signature[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
 
-// stb decodes progressive JPEGs; each scan is a pass over every block, so a file made of
-// thousands of tiny scans costs CPU out of all proportion to its size. Real encoders use about
+// Progressive JPEGs are decoded scan by scan; each scan is a pass over every block, so a file made
+// of thousands of tiny scans costs CPU out of all proportion to its size. Real encoders use about
 // ten; 64 is generous.
 constexpr std::size_t max_jpeg_scans = 64;
 
@@ -266,14 +266,10 @@ std::optional<api_error> decode_precheck(std::span<const unsigned char> bytes,
 std::optional<api_error> verify_decode(std::span<const unsigned char> bytes, std::string_view field,
                                        std::size_t budget_bytes) {
   if (auto problem = decode_precheck(bytes, field)) return problem;
-  pixel_decode::decode_outcome outcome = pixel_decode::decode_with_budget(bytes, budget_bytes);
-  if (outcome.ok) return std::nullopt;
-  if (outcome.over_budget) {
-    return error(error_kind::image_undecodable, field,
-                 "image does not decode (it needs more than " + std::to_string(budget_bytes) +
-                     " bytes of memory)");
-  }
-  return error(error_kind::image_undecodable, field, "image does not decode (" + outcome.why + ")");
+  // Decoded and freed at once: only whether it decodes, and why not.
+  const pixel_decode::decoded_pixels decoded = pixel_decode::decode_pixels(bytes, 0, budget_bytes);
+  if (decoded.pixels) return std::nullopt;
+  return pixel_decode::decode_failure(decoded, budget_bytes, field);
 }
 
 }  // namespace image_gateway

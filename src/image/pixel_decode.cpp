@@ -1,6 +1,6 @@
 #include "pixel_decode.hpp"
 
-#include <utility>
+#include <string>
 
 #include "image_gateway/image/image_check.hpp"
 
@@ -16,9 +16,13 @@ decoded_pixels decode_pixels(std::span<const unsigned char> bytes, int channels,
   return refused;
 }
 
-decode_outcome decode_with_budget(std::span<const unsigned char> bytes, std::size_t budget_bytes) {
-  decoded_pixels decoded = decode_pixels(bytes, 0, budget_bytes);  // freed at once: only checked
-  return {decoded.pixels != nullptr, decoded.over_budget, std::move(decoded.why)};
+api_error decode_failure(const decoded_pixels& failed, std::size_t budget_bytes,
+                         std::string_view field) {
+  const std::string why =
+      failed.over_budget ? "it needs more than " + std::to_string(budget_bytes) + " bytes of memory"
+                         : failed.why;
+  return api_error{error_kind::image_undecodable,
+                   std::string(field) + ": image does not decode (" + why + ")", std::nullopt};
 }
 
 }  // namespace image_gateway::pixel_decode

@@ -8,6 +8,9 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
+
+#include "image_gateway/domain/error.hpp"
 
 namespace image_gateway::pixel_decode {
 
@@ -34,14 +37,10 @@ struct decoded_pixels {
 decoded_pixels decode_pixels(std::span<const unsigned char> bytes, int channels,
                              std::size_t budget_bytes);
 
-struct decode_outcome {
-  bool ok = false;
-  bool over_budget = false;
-  std::string why;
-};
-
-// Decodes and frees at once: only whether it decodes, and why not.
-decode_outcome decode_with_budget(std::span<const unsigned char> bytes, std::size_t budget_bytes);
+// The refusal for a decode that failed under `budget_bytes`: image_undecodable, "<field>: image
+// does not decode (it needs more than N bytes of memory)" or "... (<the decoder's reason>)".
+api_error decode_failure(const decoded_pixels& failed, std::size_t budget_bytes,
+                         std::string_view field);
 
 // The two decoders behind decode_pixels.
 decoded_pixels decode_png(std::span<const unsigned char> bytes, int channels,

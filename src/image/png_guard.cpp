@@ -1,5 +1,7 @@
 #include "png_guard.hpp"
 
+#include "image_gateway/image/image_check.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -10,7 +12,6 @@ namespace image_gateway::png_guard {
 
 namespace {
 
-constexpr unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 constexpr std::uint8_t palette_colour_type = 3;
 constexpr std::size_t full_palette_bytes = 256 * 3;
 
@@ -33,7 +34,7 @@ struct chunk {
 
 verdict check(std::span<const unsigned char> bytes) {
   verdict result;
-  if (bytes.size() < 33 || !std::equal(signature, signature + 8, bytes.begin())) return result;
+  if (bytes.size() < 33 || sniff_format(bytes) != image_format::png) return result;
   // IHDR first (stb insists): length, "IHDR", width, height, depth, then the colour type.
   const bool palette = bytes[25] == palette_colour_type;
   std::size_t palette_entries = 0;

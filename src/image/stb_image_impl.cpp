@@ -49,14 +49,12 @@ void account(std::size_t old_size, std::size_t new_size) {
 
 // Which blocks are zeroed. On hostile input stb can read memory it never wrote (see
 // jpeg_hazard): in its decoder state (Huffman and quantisation tables, component descriptors:
-// stbi__jpeg is ~20 KiB, the PNG and zlib state far less), where a stale byte could become an
-// index, zeros keep such reads in bounds and deterministic. Blocks of 64 KiB and more are image
-// data (zlib output, pixel rows, JPEG planes and coefficients): stb reads back only what it
-// wrote there (zlib distances and PNG row lengths are checked), except the coefficients of a
-// progressive component no scan touched, which only flow through arithmetic into pixels that
-// are clamped to 0..255 and then discarded (decode_with_budget frees them unseen). Nothing of
-// them reaches the answer or the verdict, so zeroing them (memset of megabytes, ~30 % of a
-// decode) bought nothing. The budget still counts every byte, zeroed or not.
+// stbi__jpeg is ~20 KiB, read here for headers only, the PNG and zlib state far less), where a
+// stale byte could become an index, zeros keep such reads in bounds and deterministic. Blocks
+// of 64 KiB and more are image data (zlib output, pixel rows): stb reads back only what it
+// wrote there (zlib distances and PNG row lengths are checked), so zeroing them (memset of
+// megabytes, ~30 % of a decode) bought nothing. The budget still counts every byte, zeroed or
+// not.
 constexpr std::size_t zeroed_below = 64 * 1024;
 
 void* budget_malloc(std::size_t size) {

@@ -97,7 +97,9 @@ TEST(JpegDecode, CmykBecomesRgb) {
     EXPECT_EQ(decoded.height, 48);
     const unsigned char* middle = decoded.pixels.get() + (24 * 64 + 32) * channels;
     expect_near(middle, {100, 50, 25});
-    if (channels == 4) EXPECT_EQ(middle[3], 255);
+    if (channels == 4) {
+      EXPECT_EQ(middle[3], 255);
+    }
   }
   EXPECT_FALSE(verify_decode(bytes_of(cmyk), "f").has_value());
 }
@@ -112,7 +114,9 @@ TEST(JpegDecode, GreyBecomesRgbOrRgba) {
     ASSERT_TRUE(decoded.pixels) << decoded.why;
     EXPECT_EQ(decoded.channels, channels);
     expect_near(decoded.pixels.get() + (15 * 40 + 20) * channels, {77, 77, 77});
-    if (channels == 4) EXPECT_EQ(decoded.pixels.get()[3], 255);
+    if (channels == 4) {
+      EXPECT_EQ(decoded.pixels.get()[3], 255);
+    }
   }
 }
 

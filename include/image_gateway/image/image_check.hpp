@@ -52,19 +52,19 @@ result<image_facts> inspect_image(std::span<const unsigned char> bytes, const im
 result<image_facts> inspect_fit_source(std::span<const unsigned char> bytes,
                                        const fit_limits& limits, std::string_view field);
 
-// What verify_decode checks before stb sees a byte: strict magic bytes, and for a JPEG at most
-// 64 progressive scans. nullopt when the bytes may be decoded.
+// What verify_decode checks before a decoder sees a byte: strict magic bytes, and for a JPEG at
+// most 64 progressive scans. nullopt when the bytes may be decoded.
 std::optional<api_error> decode_precheck(std::span<const unsigned char> bytes,
                                          std::string_view field);
 
 // Default memory a full decode may allocate in total (984x369x4 is ~1.4 MB).
 inline constexpr std::size_t default_decode_budget = 8 * 1024 * 1024;
 
-// A full decode with stb_image under an allocation budget: nullopt when the pixels decode,
-// else image_undecodable with a detail: "big_picture_url: image does not decode (<stb's
-// reason>)", "... (it needs more than 8388608 bytes of memory)", or, for a JPEG with more than
-// 64 SOS markers (each progressive scan is a pass over every block, so CPU is bounded by
-// refusing before decoding), "... (too many progressive scans: 200, at most 64)".
+// A full decode (stb for PNG, libjpeg-turbo for JPEG) under a memory budget: nullopt when the
+// pixels decode, else image_undecodable with a detail: "big_picture_url: image does not decode
+// (<the decoder's reason>)", "... (it needs more than 8388608 bytes of memory)", or, for a JPEG
+// with more than 64 SOS markers (each progressive scan is a pass over every block, so CPU is
+// bounded by refusing before decoding), "... (too many progressive scans: 200, at most 64)".
 // Thread-safe (the budget and stb's failure reason are thread_local); CPU-heavy, so never on
 // an I/O thread.
 std::optional<api_error> verify_decode(std::span<const unsigned char> bytes, std::string_view field,
