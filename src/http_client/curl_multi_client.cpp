@@ -2,6 +2,7 @@
 #include "image_gateway/http_client/curl_multi_client.hpp"
 
 #include "image_gateway/util/sha256.hpp"
+#include "image_gateway/util/strings.hpp"
 
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -119,14 +120,6 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
-bool starts_with_nocase(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
-  }
-  return true;
-}
-
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<transfer*>(user);
   const std::size_t n = size * count;
@@ -142,17 +135,15 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     t->response.headers.clear();
     return n;
   }
-  if (const auto colon = line.find(':'); colon != std::string_view::npos && colon > 0) {
-    std::string name(line.substr(0, colon));
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    t->response.headers.push_back({std::move(name), std::string(trim(line.substr(colon + 1)))});
-  }
-  if (starts_with_nocase(line, "content-type:")) {
-    t->response.content_type = std::string(trim(line.substr(13)));
-  } else if (starts_with_nocase(line, "content-length:") && t->current_status >= 200 &&
-             t->current_status < 300) {
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos || colon == 0) return n;
+  const std::string_view value = trim(line.substr(colon + 1));
+  t->response.headers.push_back({to_lower(line.substr(0, colon)), std::string(value)});
+  const std::string& name = t->response.headers.back().name;
+  if (name == "content-type") {
+    t->response.content_type = std::string(value);
+  } else if (name == "content-length" && t->current_status >= 200 && t->current_status < 300) {
     // Refused before reading the body when the answer says it is over the limit.
-    const auto value = trim(line.substr(15));
     unsigned long long length = 0;
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
     if (ec == std::errc::result_out_of_range ||
