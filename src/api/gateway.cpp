@@ -242,16 +242,14 @@ handler_result gateway::handle(api_request request) {
                                std::nullopt});
       } else {
         in_flight_slot slot(impl_->in_flight, impl_->stats.in_flight);
-        if (impl_->shared_limiter) {
+        const app_config* app = impl_->apps.authenticate(request.header("authorization"));
+        if (impl_->shared_limiter && app != nullptr && app->rate_limit_per_s > 0) {
           // The shared rate limit is a Redis call: such requests go on as a coroutine.
-          const app_config* app = impl_->apps.authenticate(request.header("authorization"));
-          if (app != nullptr && app->rate_limit_per_s > 0) {
-            trace.app_key = app->app_key;
-            return impl_->serve_shared_limit(std::move(request), std::move(trace), app,
-                                             std::move(slot), started);
-          }
+          trace.app_key = app->app_key;
+          return impl_->serve_shared_limit(std::move(request), std::move(trace), app,
+                                           std::move(slot), started);
         }
-        auto admitted = impl_->admit(request, trace);
+        auto admitted = impl_->admit(request, app, trace);
         if (!admitted) {
           response = trace.fail(admitted.error());
           break;
@@ -331,7 +329,8 @@ api_response gateway::refuse(int http_status, const api_request& partial,
     if (where == route::not_found) {
       earlier = no_such_route(partial);
     } else if (where == route::image_upload) {
-      if (auto caller = impl_->check_caller(partial, trace); !caller) {
+      const app_config* app = impl_->apps.authenticate(partial.header("authorization"));
+      if (auto caller = impl_->check_caller(app, trace); !caller) {
         earlier = caller.take_error();
       }
     }

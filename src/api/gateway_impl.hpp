@@ -124,17 +124,19 @@ struct gateway::impl {
   // A warning when OPPO refused the gateway's own credentials: operators must fix the config.
   void warn_about_credentials(const request_trace& trace);
 
-  // Authentication, then the app's rate limit (SPEC order); sets trace.app_key and trace.rate.
-  // With Redis, this synchronous check uses the local fallback bucket (only the 413 refusal
-  // needs it; image requests take the shared bucket in serve_shared_limit).
-  result<const app_config*> check_caller(const api_request& request, request_trace& trace);
+  // Authentication's verdict (`app`, from apps.authenticate: null when the credentials are
+  // missing or wrong), then the app's rate limit (SPEC order); sets trace.app_key and
+  // trace.rate. With Redis, this synchronous check uses the local fallback bucket (only the 413
+  // refusal needs it; image requests take the shared bucket in serve_shared_limit).
+  result<const app_config*> check_caller(const app_config* app, request_trace& trace);
   // The rate limit's verdict for an authenticated app: notes it in the trace, 429 when refused.
   std::optional<api_error> judge_rate(const app_config& app, const rate_limiter::decision& decision,
                                       request_trace& trace);
-  // POST /v4/image/oppo once routed, the part without I/O in SPEC order: auth, rate limit,
-  // query options, body. An error is the request's answer; it costs no coroutine and no
-  // upstream call. A multipart body moves into the admitted request (its parts are views).
-  result<admitted_request> admit(api_request& request, request_trace& trace);
+  // POST /v4/image/oppo once routed and authenticated (`app`), the part without I/O in SPEC
+  // order: auth's verdict, rate limit, query options, body. An error is the request's answer;
+  // it costs no coroutine and no upstream call. A multipart body moves into the admitted
+  // request (its parts are views).
+  result<admitted_request> admit(api_request& request, const app_config* app, request_trace& trace);
   // The part of admit() after the caller's checks: query options, then the JSON or multipart
   // body (which moves into the admitted request).
   result<admitted_request> admit_body(api_request& request, const app_config* app);

@@ -109,9 +109,7 @@ auto async_prepare_upload(net::thread_pool& pool, shared_bytes bytes, const imag
 
 }  // namespace
 
-result<const app_config*> gateway::impl::check_caller(const api_request& request,
-                                                      request_trace& trace) {
-  const app_config* app = apps.authenticate(request.header("authorization"));
+result<const app_config*> gateway::impl::check_caller(const app_config* app, request_trace& trace) {
   if (app == nullptr) {
     return api_error{error_kind::unauthorized, std::string(unauthorized_detail), std::nullopt};
   }
@@ -152,15 +150,15 @@ net::awaitable<api_response> gateway::impl::serve_shared_limit(api_request reque
   if (!parsed) {
     co_return finish(request, trace, trace.fail(parsed.error()), route::image_upload, started);
   }
-  // A named request, not a temporary inside the co_await: upload_images keeps a reference to
-  // it across suspensions (GCC 12 does not keep such a temporary alive).
-  const admitted_request admitted = std::move(parsed).value();
-  api_response response = co_await upload_images(admitted, trace);
-  co_return finish(request, trace, std::move(response), route::image_upload, started);
+  // The rest is serve_upload's; the admitted request moves into its frame, a parameter that
+  // lives across its suspensions.
+  co_return co_await serve_upload(std::move(request), std::move(trace), std::move(parsed).value(),
+                                  std::move(slot), started);
 }
 
-result<admitted_request> gateway::impl::admit(api_request& request, request_trace& trace) {
-  auto caller = check_caller(request, trace);
+result<admitted_request> gateway::impl::admit(api_request& request, const app_config* app,
+                                              request_trace& trace) {
+  auto caller = check_caller(app, trace);
   if (!caller) return caller.take_error();
   return admit_body(request, caller.value());
 }
@@ -344,7 +342,8 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   if (dry_run) {
     std::vector<dry_run_image> checked;
     for (const image_job& job : jobs) {
-      checked.push_back({job.kind, *job.facts, job.bytes.size(), job.digest, job.from_cache});
+      checked.push_back(
+          {job.kind, *job.facts, job.bytes.size(), job.digest, job.from_cache, std::nullopt});
       dry_run_image& image = checked.back();
       if (fitting) image.fitted = false;
       if (job.upload && job.upload->fitted) {  // the facts of the gateway's own encoding
