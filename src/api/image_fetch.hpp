@@ -10,9 +10,9 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "image_gateway/domain/error.hpp"
 #include "image_gateway/api/image_request.hpp"
 #include "image_gateway/config/config.hpp"
+#include "image_gateway/domain/error.hpp"
 #include "image_gateway/fetch/revalidation.hpp"
 #include "image_gateway/http_client/http_client.hpp"
 

@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "image_gateway/domain/error.hpp"
 #include "image_gateway/api/image_request.hpp"
+#include "image_gateway/domain/error.hpp"
 #include "image_gateway/util/shared_bytes.hpp"
 
 namespace image_gateway {

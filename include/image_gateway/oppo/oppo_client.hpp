@@ -8,9 +8,9 @@
 #include <memory>
 #include <string>
 
-#include "image_gateway/domain/error.hpp"
 #include "image_gateway/api/image_request.hpp"
 #include "image_gateway/config/config.hpp"
+#include "image_gateway/domain/error.hpp"
 #include "image_gateway/http_client/http_client.hpp"
 #include "image_gateway/image/image_check.hpp"
 #include "image_gateway/oppo/circuit_breaker.hpp"

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <variant>
 
-#include "image_gateway/domain/error.hpp"
 #include "image_gateway/api/image_request.hpp"
+#include "image_gateway/domain/error.hpp"
 
 namespace image_gateway::oppo {
 

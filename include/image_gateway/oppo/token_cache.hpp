@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "image_gateway/domain/error.hpp"
 #include "image_gateway/config/config.hpp"
+#include "image_gateway/domain/error.hpp"
 #include "image_gateway/http_client/http_client.hpp"
 #include "image_gateway/oppo/circuit_breaker.hpp"
 #include "image_gateway/oppo/protocol.hpp"

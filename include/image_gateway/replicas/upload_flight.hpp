@@ -11,8 +11,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "image_gateway/domain/error.hpp"
 #include "image_gateway/cache/upload_cache.hpp"
+#include "image_gateway/domain/error.hpp"
 #include "image_gateway/redis/client.hpp"
 #include "image_gateway/replicas/key_layout.hpp"
 
