@@ -84,19 +84,19 @@ void lower_decode_thread_priority() {
 // thread; the awaiting coroutine resumes on its own executor. (A plain handler, not a lambda
 // coroutine: GCC 12 mishandles the captures of a coroutine lambda handed to co_spawn.)
 template <class Token>
-auto async_prepare_upload(net::thread_pool& pool, shared_bytes bytes, const image_rule& rule,
-                          fit_options options, const fit_limits& limits, bool verify,
+auto async_prepare_upload(net::thread_pool& pool, shared_bytes bytes, image_facts facts,
+                          const image_rule& rule, fit_options options, bool verify,
                           std::string_view field, Token&& token) {
   return net::async_initiate<Token, void(std::optional<result<fitted_image>>)>(
-      [&pool, &rule, &limits](auto handler, shared_bytes image, fit_options how, bool check,
-                              std::string_view which) {
+      [&pool, &rule](auto handler, shared_bytes image, image_facts known, fit_options how,
+                     bool check, std::string_view which) {
         auto resume_on = net::get_associated_executor(handler);
         auto work = net::make_work_guard(resume_on);
         net::post(pool, [handler = std::move(handler), work = std::move(work),
-                         image = std::move(image), &rule, &limits, how, check, which]() mutable {
+                         image = std::move(image), known, &rule, how, check, which]() mutable {
           lower_decode_thread_priority();
           std::optional<result<fitted_image>> prepared(
-              prepare_upload(std::move(image), rule, how, limits, check, which));
+              prepare_inspected(std::move(image), known, rule, how, check, which));
           auto executor = work.get_executor();
           net::dispatch(executor, [handler = std::move(handler), work = std::move(work),
                                    prepared = std::move(prepared)]() mutable {
@@ -104,7 +104,7 @@ auto async_prepare_upload(net::thread_pool& pool, shared_bytes bytes, const imag
           });
         });
       },
-      token, std::move(bytes), options, verify, field);
+      token, std::move(bytes), facts, options, verify, field);
 }
 
 }  // namespace
@@ -312,7 +312,8 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
     }
   }
   const auto prepare = [&](image_job& job) {
-    return async_prepare_upload(decode_pool, job.bytes, *job.rule, fit, settings.images.fit,
+    // The header was read above from these bytes: the pool does not read it again.
+    return async_prepare_upload(decode_pool, job.bytes, *job.facts, *job.rule, fit,
                                 settings.images.verify_decode, job.field, net::use_awaitable);
   };
   std::vector<std::optional<result<fitted_image>>> prepared;

@@ -167,13 +167,13 @@ std::optional<quality_choice> highest_fitting_quality(
   return best;
 }
 
-result<fitted_image> fit_image(shared_bytes source, const image_rule& target,
-                               const fit_options& options, const fit_limits& limits,
-                               std::string_view field) {
+namespace {
+
+// fit_image after inspect_fit_source passed (steps 2 and 3).
+result<fitted_image> fit_inspected(shared_bytes source, const image_facts& facts,
+                                   const image_rule& target, const fit_options& options,
+                                   std::string_view field) {
   const std::span bytes(reinterpret_cast<const unsigned char*>(source.data()), source.size());
-  auto inspected = inspect_fit_source(bytes, limits, field);
-  if (!inspected) return inspected.take_error();
-  const image_facts facts = inspected.value();
   if (facts.width == target.width && facts.height == target.height &&
       source.size() <= target.max_bytes) {
     return fitted_image{std::move(source), facts.format, facts.width, facts.height, false, 0};
@@ -234,24 +234,37 @@ result<fitted_image> fit_image(shared_bytes source, const image_rule& target,
                       chosen->quality};
 }
 
+}  // namespace
+
+result<fitted_image> fit_image(shared_bytes source, const image_rule& target,
+                               const fit_options& options, const fit_limits& limits,
+                               std::string_view field) {
+  const std::span bytes(reinterpret_cast<const unsigned char*>(source.data()), source.size());
+  auto inspected = inspect_fit_source(bytes, limits, field);
+  if (!inspected) return inspected.take_error();
+  return fit_inspected(std::move(source), inspected.value(), target, options, field);
+}
+
 result<fitted_image> prepare_upload(shared_bytes source, const image_rule& target,
                                     const fit_options& options, const fit_limits& limits,
                                     bool verify, std::string_view field) {
   const std::span bytes(reinterpret_cast<const unsigned char*>(source.data()), source.size());
+  auto facts = options.mode == fit_mode::none ? inspect_image(bytes, target, field)
+                                              : inspect_fit_source(bytes, limits, field);
+  if (!facts) return facts.take_error();
+  return prepare_inspected(std::move(source), facts.value(), target, options, verify, field);
+}
+
+result<fitted_image> prepare_inspected(shared_bytes source, const image_facts& facts,
+                                       const image_rule& target, const fit_options& options,
+                                       bool verify, std::string_view field) {
   if (options.mode == fit_mode::none) {
-    auto facts = inspect_image(bytes, target, field);
-    if (!facts) return facts.take_error();
     if (verify) {
-      if (auto problem = verify_decode(bytes, field)) return std::move(*problem);
+      if (auto problem = verify_decode(source.span(), field)) return std::move(*problem);
     }
-    return fitted_image{std::move(source),
-                        facts.value().format,
-                        facts.value().width,
-                        facts.value().height,
-                        false,
-                        0};
+    return fitted_image{std::move(source), facts.format, facts.width, facts.height, false, 0};
   }
-  auto fitted = fit_image(std::move(source), target, options, limits, field);
+  auto fitted = fit_inspected(std::move(source), facts, target, options, field);
   if (fitted && !fitted.value().fitted && verify) {
     if (auto problem = verify_decode(fitted.value().bytes.span(), field)) {
       return std::move(*problem);

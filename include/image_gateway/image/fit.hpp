@@ -61,6 +61,13 @@ result<fitted_image> prepare_upload(shared_bytes source, const image_rule& targe
                                     const fit_options& options, const fit_limits& limits,
                                     bool verify, std::string_view field);
 
+// prepare_upload for a source whose header the caller has already read from these same bytes
+// (`facts`: inspect_image's with fit none, inspect_fit_source's with a fit), so no header is
+// read twice; the gateway inspects on the I/O thread and prepares on the decode pool.
+result<fitted_image> prepare_inspected(shared_bytes source, const image_facts& facts,
+                                       const image_rule& target, const fit_options& options,
+                                       bool verify, std::string_view field);
+
 // The highest quality in [low, high] whose encoding is at most max_bytes, assuming the size
 // grows with the quality: `high` first (usually it fits), then a binary search below it.
 // nullopt when `low` does not fit either.
