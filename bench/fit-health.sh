@@ -12,8 +12,7 @@ repo=$PWD
 seconds=${1:-20}
 connections=${2:-4}
 scripts/install-deps.sh wrk
-cmake --preset release >/dev/null
-cmake --build --preset release --target image-gateway oppo-sandbox fit_bench
+scripts/build.sh release image-gateway oppo-sandbox fit_bench
 
 work=$(mktemp -d /tmp/igw-fit-health.XXXXXX)
 pids=()
