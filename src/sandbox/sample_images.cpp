@@ -20,22 +20,9 @@
 #include <stb_image_write.h>
 #pragma GCC diagnostic pop
 
-// And a static copy of stb_image, for decode_rgba (trusted bytes: tests and tools only).
-#define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_STATIC
-#define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
-#define STBI_NO_STDIO
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+// stb_image's declarations only: decode_rgba (trusted bytes: tests and tools) calls the
+// gateway's own build of it (src/image/stb_image_impl.cpp, no budget set here).
 #include <stb_image.h>
-#pragma GCC diagnostic pop
 
 #include <algorithm>
 #include <cmath>
@@ -114,21 +101,13 @@ std::uint32_t get_be32(const std::string& bytes, std::size_t at) {
 }  // namespace
 
 std::string png(int width, int height, unsigned seed) {
-  std::vector<unsigned char> data = pixels(width, height, seed);
-  std::string out;
-  if (stbi_write_png_to_func(append, &out, width, height, 3, data.data(), width * 3) == 0) {
-    throw std::runtime_error("stbi_write_png_to_func failed");
-  }
-  return out;
+  const std::vector<unsigned char> data = pixels(width, height, seed);
+  return encode_png_rgb(data.data(), width, height);
 }
 
 std::string jpeg(int width, int height, unsigned seed, int quality) {
-  std::vector<unsigned char> data = pixels(width, height, seed);
-  std::string out;
-  if (stbi_write_jpg_to_func(append, &out, width, height, 3, data.data(), quality) == 0) {
-    throw std::runtime_error("stbi_write_jpg_to_func failed");
-  }
-  return out;
+  const std::vector<unsigned char> data = pixels(width, height, seed);
+  return encode_jpeg_rgb(data.data(), width, height, quality);
 }
 
 // A chunk named "igPd": lower-case first letter = ancillary (decoders skip it), lower-case
@@ -221,11 +200,7 @@ std::string noise_png(int width, int height, unsigned seed) {
   std::vector<unsigned char> data(static_cast<std::size_t>(width) *
                                   static_cast<std::size_t>(height) * 3);
   for (unsigned char& byte : data) byte = static_cast<unsigned char>(random() & 0xffU);
-  std::string out;
-  if (stbi_write_png_to_func(append, &out, width, height, 3, data.data(), width * 3) == 0) {
-    throw std::runtime_error("stbi_write_png_to_func failed");
-  }
-  return out;
+  return encode_png_rgb(data.data(), width, height);
 }
 
 namespace {
