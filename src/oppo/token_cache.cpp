@@ -11,12 +11,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "image_gateway/http_client/async_perform.hpp"
+#include "image_gateway/util/jitter.hpp"
 #include "image_gateway/util/random_hex.hpp"
 
 namespace image_gateway::oppo {
@@ -163,9 +163,7 @@ asio::awaitable<auth_outcome> token_cache::impl::obtain(const oppo_credentials& 
     // Another replica refreshes. A token still valid for us serves meanwhile.
     if (good_shared(seen.token, refused, clock()))
       co_return auth_outcome{result<auth_token>(*seen.token)};
-    thread_local std::mt19937 random{std::random_device{}()};
-    std::uniform_int_distribution<long long> jitter(pause.count() / 2, pause.count());
-    const auto wait = std::chrono::milliseconds(jitter(random));
+    const auto wait = jittered(pause);
     if (deadline - std::chrono::steady_clock::now() <= wait) {
       co_return auth_outcome{
           unavailable("another replica's OPPO auth call did not end within "

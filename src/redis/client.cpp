@@ -15,10 +15,10 @@
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <thread>
 
 #include "image_gateway/log/logger.hpp"
+#include "image_gateway/util/jitter.hpp"
 
 namespace image_gateway::redis {
 
@@ -214,10 +214,8 @@ struct client::impl {
 
   void schedule_reconnect() {
     if (stopping) return;
-    thread_local std::mt19937 random{std::random_device{}()};
     // Jittered, so that replicas do not all knock at once.
-    std::uniform_int_distribution<long long> pick(backoff.count() / 2, backoff.count());
-    reconnect_timer.expires_after(std::chrono::milliseconds(pick(random)));
+    reconnect_timer.expires_after(jittered(backoff));
     backoff = std::min(settings.reconnect_max, backoff * 2);
     reconnect_timer.async_wait([this](boost::system::error_code ec) {
       if (ec || stopping) return;

@@ -1,5 +1,6 @@
 #include "image_gateway/replicas/upload_flight.hpp"
 
+#include "image_gateway/util/jitter.hpp"
 #include "image_gateway/util/random_hex.hpp"
 #include "owned_lock.hpp"
 
@@ -11,7 +12,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <random>
 #include <vector>
 
 namespace image_gateway::replicas {
@@ -62,12 +62,6 @@ return 1
 )lua");
 
 std::string random_owner() { return random_hex(16); }
-
-milliseconds jittered(milliseconds pause) {
-  thread_local std::mt19937 random{std::random_device{}()};
-  std::uniform_int_distribution<long long> pick(pause.count() / 2, pause.count());
-  return milliseconds(pick(random));
-}
 
 std::string flat(const upload_key& key) { return upload_cache::flatten(key); }
 
