@@ -65,12 +65,19 @@ void drop_alpha(unsigned char* pixels, std::size_t count) {
   }
 }
 
-canvas blank_canvas(int width, int height, int channels, rgb background) {
+canvas sized_canvas(int width, int height, int channels) {
   canvas out{width, height, channels, {}};
   out.pixels.resize(out.stride() * static_cast<std::size_t>(height));
-  const unsigned char fill[4] = {background.r, background.g, background.b, 0};  // alpha 0: clear
-  for (std::size_t i = 0; i < out.pixels.size(); ++i) {
-    out.pixels[i] = fill[i % static_cast<std::size_t>(channels)];
+  return out;
+}
+
+// Every pixel the background (alpha 0, clear, with 4 channels): contain's bars.
+canvas blank_canvas(int width, int height, int channels, rgb background) {
+  canvas out = sized_canvas(width, height, channels);
+  const unsigned char fill[4] = {background.r, background.g, background.b, 0};
+  const auto step = static_cast<std::size_t>(channels);
+  for (std::size_t i = 0; i < out.pixels.size(); i += step) {
+    std::memcpy(out.pixels.data() + i, fill, step);
   }
   return out;
 }
@@ -196,7 +203,12 @@ result<fitted_image> fit_inspected(shared_bytes source, const image_facts& facts
 
   const fit_plan plan =
       plan_fit(decoded.width, decoded.height, target.width, target.height, options.mode);
-  canvas fitted = blank_canvas(target.width, target.height, decoded.channels, options.background);
+  // contain leaves bars of the background; cover's picture covers every pixel, so its canvas
+  // needs no fill.
+  canvas fitted =
+      options.mode == fit_mode::contain
+          ? blank_canvas(target.width, target.height, decoded.channels, options.background)
+          : sized_canvas(target.width, target.height, decoded.channels);
   if (!compose(decoded, plan, options.mode, fitted)) {
     return error(error_kind::image_undecodable, field, "image could not be scaled (out of memory)");
   }
