@@ -241,7 +241,7 @@ handler_result gateway::handle(api_request request) {
                                    " requests in flight",
                                std::nullopt});
       } else {
-        in_flight_slot slot(impl_->in_flight, impl_->stats.in_flight);
+        in_flight_slot slot(impl_->in_flight, &impl_->stats.in_flight);
         const app_config* app = impl_->apps.authenticate(request.header("authorization"));
         if (impl_->shared_limiter && app != nullptr && app->rate_limit_per_s > 0) {
           // The shared rate limit is a Redis call: such requests go on as a coroutine.

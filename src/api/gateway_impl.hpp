@@ -50,14 +50,14 @@ struct request_trace {
   api_response fail(const api_error& failure);
 };
 
-// Holds one of the max_inflight places for as long as an image request runs; moves into the
-// pipeline's coroutine with the request.
+// Holds one place of a limit (server.max_inflight, images.fit.max_inflight) for as long as a
+// request runs; moves into the pipeline's coroutine with the request.
 class in_flight_slot {
  public:
-  // `count` was already raised by the caller's admission check.
-  in_flight_slot(std::atomic<std::size_t>& count, metrics::gauge& gauge)
-      : count_(&count), gauge_(&gauge) {
-    gauge_->add(1);
+  // `count` was already raised by the caller's admission check; `gauge`, when given, shows it.
+  explicit in_flight_slot(std::atomic<std::size_t>& count, metrics::gauge* gauge = nullptr)
+      : count_(&count), gauge_(gauge) {
+    if (gauge_ != nullptr) gauge_->add(1);
   }
   in_flight_slot(in_flight_slot&& other) noexcept
       : count_(std::exchange(other.count_, nullptr)), gauge_(other.gauge_) {}
@@ -65,7 +65,7 @@ class in_flight_slot {
   ~in_flight_slot() {
     if (count_ == nullptr) return;
     --*count_;
-    gauge_->add(-1);
+    if (gauge_ != nullptr) gauge_->add(-1);
   }
 
  private:

@@ -41,24 +41,6 @@ struct image_job {
   bool from_cache = false;
 };
 
-// One of the images.fit.max_inflight places, held while a request with a fit runs.
-class fit_slot {
- public:
-  fit_slot() = default;
-  explicit fit_slot(std::atomic<std::size_t>& count) : count_(&count) {}
-  fit_slot(fit_slot&& other) noexcept : count_(std::exchange(other.count_, nullptr)) {}
-  fit_slot& operator=(fit_slot&& other) noexcept {
-    std::swap(count_, other.count_);
-    return *this;
-  }
-  ~fit_slot() {
-    if (count_ != nullptr) --*count_;
-  }
-
- private:
-  std::atomic<std::size_t>* count_ = nullptr;
-};
-
 std::string format_rate(double per_second) {
   std::ostringstream text;
   text << per_second;
@@ -223,7 +205,7 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   // A source to be fitted may be larger than what OPPO takes (SPEC §2, images.fit): at most
   // images.fit.max_inflight such requests at once, so their sources' memory stays bounded.
   const bool fitting = asked.fit != fit_mode::none;
-  fit_slot fit_place;
+  std::optional<in_flight_slot> fit_place;
   if (fitting) {
     const std::size_t limit = settings.images.fit.max_inflight;
     if (fits_in_flight.fetch_add(1) >= limit) {
@@ -234,7 +216,7 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
                                 " requests with a fit in flight",
                             std::nullopt});
     }
-    fit_place = fit_slot(fits_in_flight);
+    fit_place.emplace(fits_in_flight);
   }
   // Stage: fetch, both at once (bytes that came in the body need none).
   const fit_options fit{asked.fit, asked.background};
