@@ -46,8 +46,14 @@ struct entry {
   std::shared_ptr<flight> running;
 };
 
+// A token that may serve: present, not expired, not the one OPPO just refused.
+bool usable(std::string_view token, system_time expires_at, std::string_view refused,
+            system_time now) {
+  return !token.empty() && expires_at > now && token != refused;
+}
+
 bool usable(const entry& e, std::string_view refused, system_time now) {
-  return !e.token.empty() && e.expires_at > now && e.token != refused;
+  return usable(e.token, e.expires_at, refused, now);
 }
 
 api_error unavailable(std::string detail) {
@@ -118,7 +124,12 @@ struct token_cache::impl {
 
 namespace {
 bool good_shared(const std::optional<auth_token>& t, std::string_view refused, system_time now) {
-  return t && !t->token.empty() && t->token != refused && t->expires_at > now;
+  return t && usable(t->token, t->expires_at, refused, now);
+}
+
+// Good, and not yet inside the refresh_ahead window: it serves without any auth call.
+bool not_due(const std::optional<auth_token>& t, std::string_view refused, system_time now) {
+  return good_shared(t, refused, now) && t->expires_at - now > token_cache::refresh_ahead;
 }
 
 std::string owner_id() { return random_hex(16); }
@@ -132,8 +143,7 @@ asio::awaitable<auth_outcome> token_cache::impl::obtain(const oppo_credentials& 
   if (seen.outcome == token_store::status::failed)
     co_return co_await call_auth(credentials, deadline);
   // Another replica's token, not the refused one and not yet due: no auth call at all.
-  if (good_shared(seen.token, refused, clock()) &&
-      seen.token->expires_at - clock() > refresh_ahead) {
+  if (not_due(seen.token, refused, clock())) {
     co_return auth_outcome{result<auth_token>(*seen.token)};
   }
   const std::string owner = owner_id();
@@ -147,15 +157,14 @@ asio::awaitable<auth_outcome> token_cache::impl::obtain(const oppo_credentials& 
     if (locked == token_store::lock_result::acquired) {
       // Someone may have stored a new token between our look and our lock.
       token_store::loaded again = co_await shared->load(key);
-      if (good_shared(again.token, refused, clock()) &&
-          again.token->expires_at - clock() > refresh_ahead) {
+      if (not_due(again.token, refused, clock())) {
         co_await shared->unlock(key, owner);
         co_return auth_outcome{result<auth_token>(*again.token)};
       }
       auth_outcome fresh = co_await call_auth(credentials, deadline);
       if (fresh.token && fresh.token->ok()) {
         std::optional<auth_token> kept = co_await shared->store(key, fresh.token->value(), refused);
-        if (kept && good_shared(kept, refused, clock())) fresh.token.emplace(std::move(*kept));
+        if (good_shared(kept, refused, clock())) fresh.token.emplace(std::move(*kept));
       }
       co_await shared->unlock(key, owner);
       co_return fresh;
