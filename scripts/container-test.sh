@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The image and the scaled compose stack, for real (rootful podman; scripts/container-setup.sh
-# makes the base images and stand-ins, reusing them when present). From a clean clone of HEAD:
+# makes the base images and stand-ins, reusing them when present, and selects podman's netavark
+# network backend; a podman still on CNI stops the test at once with one line saying what to do).
+# From a clean clone of HEAD:
 #   1. builds docker/Dockerfile; checks the image runs as a non-root user and has its health check;
 #   2. a broken config and a missing ${NAME} secret each stop a container with exit 2 and one
 #      line naming the reason;
@@ -19,6 +21,12 @@ repo=$PWD
 
 scripts/container-setup.sh
 scripts/install-deps.sh wrk curl python3
+# The stack finds its services by name: only netavark (with aardvark-dns) resolves them.
+backend=$(podman info --format '{{.Host.NetworkBackend}}')
+if [[ $backend != netavark ]]; then
+  echo "container-test: FAILED: podman uses the '$backend' network backend, where compose service names do not resolve: set network_backend = \"netavark\" in /etc/containers/containers.conf (scripts/container-setup.sh does) or run 'podman system reset'" >&2
+  exit 1
+fi
 
 work=$(mktemp -d /var/tmp/igw-container-test.XXXXXX)
 project=igwtest$$
@@ -55,7 +63,8 @@ say "testing $(git -C "$work/src" log --oneline -1)"
 
 # --- 1. The image.
 t=$(date +%s)
-timeout 45m podman build --pull=never --format docker -f "$work/src/docker/Dockerfile" \
+# Host networking: the build reaches Debian's archive through the host's resolver, wherever it is.
+timeout 45m podman build --pull=never --network=host --format docker -f "$work/src/docker/Dockerfile" \
   -t "$image" "$work/src" >"$work/build.log" 2>&1 || {
   tail -n 30 "$work/build.log" >&2
   fail "podman build"
@@ -97,6 +106,11 @@ timeout 300 "${compose[@]}" up -d --no-build >"$work/up.log" 2>&1 || {
   fail "compose up"
 }
 t=$(date +%s)
+# Service names resolve inside the stack (a backend without DNS would only show as a timeout later).
+until podman exec "$(ctr lb)" getent hosts gateway-1 redis >/dev/null 2>&1; do
+  (($(date +%s) - t < 30)) || fail "service names do not resolve in the stack's network (podman network backend: $backend); see scripts/container-setup.sh"
+  sleep 1
+done
 # podman runs health checks only when asked (no systemd timers here): run each one until it passes.
 for service in redis oppo-sandbox images gateway-1 gateway-2 gateway-3; do
   until podman healthcheck run "$(ctr "$service")" >/dev/null 2>&1; do
