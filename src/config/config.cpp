@@ -500,6 +500,12 @@ void read_cache(const reader& r, const json& value, const std::string& path, cac
   });
 }
 
+void read_trace(const reader& r, const json& value, const std::string& path, trace_config& out) {
+  r.object(value, path, {"generate"});
+  r.with(value, path, "generate",
+         [&](const json& v, const std::string& p) { out.generate = r.boolean(v, p); });
+}
+
 void read_log(const reader& r, const json& value, const std::string& path, log_config& out) {
   r.object(value, path, {"level"});
   r.with(value, path, "level", [&](const json& v, const std::string& p) {
@@ -613,7 +619,8 @@ config parse_config(std::string_view json_text, const env_lookup& env) {
     fail("", "configuration must be a JSON object, got " + type_of(root));
   }
   const reader r(env);
-  r.object(root, "", {"server", "apps", "oppo", "images", "fetch", "cache", "log", "redis"});
+  r.object(root, "",
+           {"server", "apps", "oppo", "images", "fetch", "cache", "log", "redis", "trace"});
   config out;
   r.with(root, "", "server",
          [&](const json& v, const std::string& p) { read_server(r, v, p, out.server); });
@@ -631,6 +638,8 @@ config parse_config(std::string_view json_text, const env_lookup& env) {
   r.with(root, "", "log", [&](const json& v, const std::string& p) { read_log(r, v, p, out.log); });
   r.with(root, "", "redis",
          [&](const json& v, const std::string& p) { read_redis(r, v, p, out.redis); });
+  r.with(root, "", "trace",
+         [&](const json& v, const std::string& p) { read_trace(r, v, p, out.trace); });
   return out;
 }
 

@@ -96,9 +96,8 @@ trace_context incoming_trace(std::string_view traceparent,
   return context;
 }
 
-std::vector<std::string> outgoing_trace_headers(const trace_context& trace) {
-  std::vector<std::string> headers;
-  if (trace.empty()) return headers;
+void add_trace_headers(std::vector<std::string>& headers, const trace_context& trace) {
+  if (trace.empty()) return;
   static constexpr char hex_digits[] = "0123456789abcdef";
   std::string parent = "traceparent: 00-";
   parent += trace.trace_id;
@@ -109,7 +108,6 @@ std::vector<std::string> outgoing_trace_headers(const trace_context& trace) {
   parent += hex_digits[trace.flags & 0xf];
   headers.push_back(std::move(parent));
   if (!trace.tracestate.empty()) headers.push_back("tracestate: " + trace.tracestate);
-  return headers;
 }
 
 std::string random_trace_id(std::size_t digits) {

@@ -485,6 +485,14 @@ TEST_F(ConfigFileSecret, DeviceAndRelativePathsAreRefused) {
   EXPECT_EQ(error_of(secret_from("")), "apps[0].master_secret: file \"\" must be an absolute path");
 }
 
+TEST(ConfigTrace, GenerateIsOffByDefaultAndReadAsABoolean) {
+  EXPECT_FALSE(parse_config(with_app(), no_env).trace.generate);
+  EXPECT_TRUE(parse_config(with_app(R"("trace": {"generate": true})"), no_env).trace.generate);
+  EXPECT_CONFIG_ERROR(with_app(R"("trace": {"generate": "yes"})"),
+                      "trace.generate: expected true or false");
+  EXPECT_CONFIG_ERROR(with_app(R"("trace": {"sample": true})"), "unknown key \"trace.sample\"");
+}
+
 TEST(ConfigRanges, OutOfRangeValuesAreRefused) {
   EXPECT_CONFIG_ERROR(with_app(R"("server": {"threads": 257})"),
                       "server.threads: must be between 0 and 256");

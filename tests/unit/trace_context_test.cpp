@@ -133,9 +133,13 @@ TEST(IncomingTrace, StartsATraceOnlyWhenAsked) {
 
 TEST(OutgoingTrace, EachCallGetsItsOwnParentIdInTheCallersTrace) {
   const trace_context context = incoming_trace(valid, {"congo=t61"}, false);
-  const std::vector<std::string> first = outgoing_trace_headers(context);
-  const std::vector<std::string> second = outgoing_trace_headers(context);
-  ASSERT_EQ(first.size(), 2u);
+  std::vector<std::string> first = {"Accept: image/png"};
+  add_trace_headers(first, context);
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first[0], "Accept: image/png");  // kept
+  first.erase(first.begin());
+  std::vector<std::string> second;
+  add_trace_headers(second, context);
   ASSERT_EQ(second.size(), 2u);
   EXPECT_EQ(first[1], "tracestate: congo=t61");
   const std::string prefix = "traceparent: ";
@@ -152,10 +156,13 @@ TEST(OutgoingTrace, EachCallGetsItsOwnParentIdInTheCallersTrace) {
 
 TEST(OutgoingTrace, FlagsAreWrittenAsTwoHexDigitsAndNoTraceSendsNothing) {
   trace_context context;
-  EXPECT_TRUE(outgoing_trace_headers(context).empty());
+  std::vector<std::string> none;
+  add_trace_headers(none, context);
+  EXPECT_TRUE(none.empty());
   context.trace_id = trace_id;
   context.flags = 0xa0;
-  const std::vector<std::string> headers = outgoing_trace_headers(context);
+  std::vector<std::string> headers;
+  add_trace_headers(headers, context);
   ASSERT_EQ(headers.size(), 1u);  // no tracestate header without one
   EXPECT_EQ(headers[0].substr(headers[0].size() - 3), "-a0");
 }

@@ -16,6 +16,7 @@
 #include "image_gateway/oppo/circuit_breaker.hpp"
 #include "image_gateway/oppo/token_cache.hpp"
 #include "image_gateway/util/shared_bytes.hpp"
+#include "image_gateway/util/trace_context.hpp"
 
 namespace image_gateway::oppo {
 
@@ -32,9 +33,11 @@ class oppo_client {
 
   // OPPO's picture id, or: upstream_rejected (51 with `upstream`), upstream_credentials,
   // upstream_bad_answer, upstream_unavailable.
+  // Its OPPO calls (auth and upload) continue `trace` (W3C Trace Context) when it is not empty.
   boost::asio::awaitable<result<std::string>> upload(const oppo_credentials& credentials,
                                                      image_kind kind, shared_bytes bytes,
-                                                     image_format format, steady_time deadline);
+                                                     image_format format, steady_time deadline,
+                                                     trace_context trace = {});
 
   token_cache& tokens() { return tokens_; }
   const circuit_breaker& upload_circuit() const { return upload_breaker_; }

@@ -38,9 +38,10 @@ std::string sane_tracestate(std::string_view value);
 trace_context incoming_trace(std::string_view traceparent,
                              const std::vector<std::string_view>& tracestates, bool start_one);
 
-// The headers of one outgoing call in `trace` (none when it is empty): a `traceparent` of
-// version 00 with a new random parent id (this call's span), and the `tracestate` if any.
-std::vector<std::string> outgoing_trace_headers(const trace_context& trace);
+// Adds the headers ("Name: value") of one outgoing call in `trace` (none when it is empty): a
+// `traceparent` of version 00 with a new random parent id (this call's span), and the
+// `tracestate` if any.
+void add_trace_headers(std::vector<std::string>& headers, const trace_context& trace);
 
 // A random non-zero id of `digits` lowercase hex digits (16: a parent id, 32: a trace id).
 std::string random_trace_id(std::size_t digits);
