@@ -316,12 +316,10 @@ const circuit_breaker& token_cache::circuit() const { return impl_->breaker; }
 
 asio::awaitable<result<std::string>> token_cache::get(const oppo_credentials& credentials,
                                                       std::string_view refused_view,
-                                                      steady_time deadline,
-                                                      const trace_context& trace_view) {
+                                                      steady_time deadline, trace_context trace) {
   // Copies: the coroutine outlives the caller's arguments across suspensions.
   const std::shared_ptr<impl> self = impl_;
   const oppo_credentials creds = credentials;
-  const trace_context trace = trace_view;
   const std::string refused(refused_view);
   const std::string& key = creds.app_key;
   const auto executor = co_await asio::this_coro::executor;
