@@ -235,9 +235,13 @@ if [[ $cluster_check != off ]]; then
   [[ $status == 0 ]] || fail "redis-cluster-create exited $status: $(podman logs "$(ctr redis-cluster-create)" 2>&1 | tail -3)"
   # Each replica has found the cluster (it serves alone until then).
   t=$(date +%s)
+  redis_up() { # replica: its /metrics say image_gateway_redis_up 1
+    local metrics
+    metrics=$(podman exec "$(ctr "$1")" curl -fsS http://127.0.0.1:8080/metrics 2>/dev/null) || return 1
+    grep -qE '^image_gateway_redis_up(\{[^}]*\})? 1$' <<<"$metrics"
+  }
   for replica in gateway-1 gateway-2 gateway-3; do
-    until podman exec "$(ctr "$replica")" curl -fsS http://127.0.0.1:8080/metrics 2>/dev/null |
-      grep -q '^image_gateway_redis_up 1'; do
+    until redis_up "$replica"; do
       (($(date +%s) - t < 30)) || fail "$replica: image_gateway_redis_up is not 1 after 30 s on the cluster"
       sleep 1
     done
