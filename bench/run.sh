@@ -21,7 +21,7 @@ usage: bench/run.sh [options]
                       wrk plus the upstream nginx to CPU 1
   --smoke             short run that only checks the harness works and every answer is valid;
                       exits non-zero otherwise; report goes to bench/results/smoke.md.tmp
-  --scenarios LIST    comma-separated subset of: nginx-limit reject hit hit-refetch
+  --scenarios LIST    comma-separated subset of: nginx-limit reject hit hit-fresh hit-refetch
                       miss-decode miss-nodecode health ("miss" = both miss-*; default: all), and
                       replicas (not in "all": two gateways sharing a redis-server, Redis on
                       and off, in its own report; see run_replicas_scenario)
@@ -38,7 +38,7 @@ usage: bench/run.sh [options]
 EOF
 }
 
-all_scenarios=(nginx-limit reject hit hit-refetch miss-decode miss-nodecode health)
+all_scenarios=(nginx-limit reject hit hit-fresh hit-refetch miss-decode miss-nodecode health)
 duration="" warmup="" connections="" repeat="" server_threads=1 pin=0 smoke=0 images=sandbox out="" keep=0 build=1
 quiet=0
 scenario_list=""
@@ -82,7 +82,7 @@ else
   for name in "${asked[@]}"; do
     case $name in
       miss) scenarios+=(miss-decode miss-nodecode) ;;
-      nginx-limit | reject | hit | hit-refetch | miss-decode | miss-nodecode | health) scenarios+=("$name") ;;
+      nginx-limit | reject | hit | hit-fresh | hit-refetch | miss-decode | miss-nodecode | health) scenarios+=("$name") ;;
       replicas) replicas_scenario=1 ;;
       *) echo "bench: unknown scenario '$name'" >&2; exit 2 ;;
     esac
@@ -239,6 +239,11 @@ mkdir -p "$work/upstream" "$work/limit"
     root $work/origin;
     types { image/png png; }
     location /images/ { }
+    # The same files with an hour of freshness, as CDNs send images (scenario hit-fresh).
+    location /fresh/ {
+      alias $work/origin/images/;
+      add_header Cache-Control "max-age=3600";
+    }
   }
   server {
     listen 127.0.0.1:$oppo_port;
@@ -521,7 +526,7 @@ run_scenario() {
     return
   fi
   case $name in
-    reject | hit) cache=100000 decode=true ;;
+    reject | hit | hit-fresh) cache=100000 decode=true ;;
     hit-refetch) cache=100000 decode=true revalidate=false ;;
     miss-decode | health) cache=0 decode=true ;;
     miss-nodecode) cache=0 decode=false ;;
@@ -536,6 +541,9 @@ run_scenario() {
     BENCH_AUTHORIZATION=$bad_auth measure "$name" "$dir" "$gateway_pid" reject.lua "$url"
   elif [[ $name == health ]]; then
     BENCH_AUTHORIZATION=$good_auth measure "$name" "$dir" "$gateway_pid" upload.lua "$url" probe
+  elif [[ $name == hit-fresh ]]; then
+    BENCH_IMAGE_DIR=fresh BENCH_AUTHORIZATION=$good_auth measure "$name" "$dir" "$gateway_pid" \
+      upload.lua "$url"
   else
     BENCH_AUTHORIZATION=$good_auth measure "$name" "$dir" "$gateway_pid" upload.lua "$url"
   fi

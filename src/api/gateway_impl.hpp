@@ -93,7 +93,7 @@ struct gateway::impl {
   app_registry apps;
   fetch_rules fetch;
   upload_cache uploads;
-  // SPEC §5 revalidation: validators of checked images, and the fetches running now.
+  // Revalidation: validators and freshness of checked images, and the fetches running now.
   revalidation_memo revalidation;
   fetch_flights url_fetches;
   oppo::oppo_client oppo;
@@ -165,6 +165,11 @@ struct gateway::impl {
       std::chrono::steady_clock::time_point deadline, const app_config& app, std::string fit_tag,
       bool may_revalidate);
   bool revalidating() const;
+  // Who an image fetched for this app and fit may be answered to from freshness: the OPPO app
+  // (whose upload cache holds the id) and the fit.
+  static std::string fresh_requester(const app_config& app, std::string_view fit_tag);
+  // fetches_total{outcome="fresh"}, bound once: a fresh hit takes no lock of the registry's.
+  metrics::counter_family::series fresh_answers = stats.fetches.bind({"fresh"});
 };
 
 }  // namespace image_gateway

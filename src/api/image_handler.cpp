@@ -242,9 +242,10 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   }
 
   // Stage: image checks on the header, then the cache, then a full decode for what is new.
-  // A 304 needs none of it: its image passed them all when it came, and the cache has its id.
+  // A 304 or a fresh answer needs none of it: its image passed them all when it came, and the
+  // cache has its id.
   for (image_job& job : jobs) {
-    if (job.fetched && job.fetched->value().not_modified) {
+    if (job.fetched && job.fetched->value().from_memo()) {
       job.facts = job.fetched->value().remembered->facts;
       continue;
     }
@@ -265,7 +266,7 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
     if (fetched != nullptr) job.digest = fetched->sha256_hex;
     if (job.digest.empty()) job.digest = sha256_hex(job.bytes.view());
     if (!caching) continue;
-    if (fetched != nullptr && fetched->not_modified) {
+    if (fetched != nullptr && fetched->from_memo()) {
       job.picture_id = fetched->picture_id;
     } else {
       const upload_key key{job.digest, job.kind, app->oppo.app_key, fit_tag};
@@ -311,13 +312,15 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
     to_prepare[i]->upload = std::move(*prepared[i]).value();
   }
 
-  // Every check passed: what may be revalidated is remembered (SPEC §5).
+  // Every check passed: what may be revalidated is remembered, with its freshness for this
+  // requester.
   for (const image_job& job : jobs) {
     if (!job.fetched) continue;  // the bytes came in the request body
     const fetched_image& fetched = job.fetched->value();
-    if (!fetched.revalidate_with || fetched.not_modified || job.digest.empty()) continue;
+    if (!fetched.revalidate_with || fetched.from_memo() || job.digest.empty()) continue;
     revalidation.remember(job.url, job.kind,
-                          {*fetched.revalidate_with, job.digest, *job.facts, fetched.bytes->size()},
+                          {*fetched.revalidate_with, job.digest, *job.facts, fetched.bytes->size(),
+                           fetched.fresh_until, fresh_requester(*app, fit_tag)},
                           std::chrono::steady_clock::now());
   }
 
@@ -391,6 +394,13 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   co_return response;
 }
 
+std::string gateway::impl::fresh_requester(const app_config& app, std::string_view fit_tag) {
+  std::string requester = app.oppo.app_key;
+  requester += '|';
+  requester += fit_tag;
+  return requester;
+}
+
 bool gateway::impl::revalidating() const {
   return settings.fetch.revalidate && settings.cache.max_entries > 0;
 }
@@ -406,10 +416,15 @@ net::awaitable<result<fetched_image>> gateway::impl::fetch_counted(
       revalidate ? &url_fetches : nullptr,
       settings.cache.max_entries > 0,
       [this](std::string_view outcome, std::size_t bytes, std::chrono::microseconds elapsed) {
+        if (outcome == "fresh") {  // no transfer: nothing to time
+          fresh_answers.add();
+          return;
+        }
         stats.fetches.add({std::string(outcome)});
         stats.fetch_duration.observe({}, std::chrono::duration<double>(elapsed).count());
         if (bytes > 0) stats.fetched_bytes.add({}, static_cast<double>(bytes));
-      }};
+      },
+      fresh_requester(app, fit_tag)};
   // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
   // The id this caller would upload under: its OPPO app and its fit (a fitted picture is
   // another upload than its source).
