@@ -508,7 +508,8 @@ def main() -> int:
                  f"connections, {args.warmup} s warm-up then {args.duration} s measured per "
                  f"scenario, {args.repeat} round(s); `health` probes on 1 extra connection every 10 ms")
     lines.append(f"- Upstreams: {command_line([args.nginx, '-v'])}, 1 process, on loopback; "
-                 f"images ({args.images}): {sizes}")
+                 f"images ({args.images}): {sizes}; nginx-limit: "
+                 f"{args.server_threads} worker process(es), as many as server.threads")
     lines.append(f"- image-gateway: server.threads {args.server_threads} "
                  f"(OS threads in the process: {sorted(set(threads.values()) - {None})}), "
                  f"cache on for reject/hit/hit-fresh/hit-refetch and off for miss/health, "

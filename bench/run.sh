@@ -16,7 +16,8 @@ usage: bench/run.sh [options]
   --duration S        measured seconds per scenario (default 10; smoke 2)
   --warmup S          warm-up seconds before each measurement (default 3; smoke 1)
   --connections N     wrk connections (default 32; smoke 4)
-  --server-threads N  image-gateway server.threads (default 1)
+  --server-threads N  image-gateway server.threads, and nginx-limit's worker processes
+                      (default 1)
   --pin               pin the server (image-gateway, or nginx for nginx-limit) to CPU 0 and
                       wrk plus the upstream nginx to CPU 1
   --smoke             short run that only checks the harness works and every answer is valid;
@@ -174,7 +175,15 @@ wait_http() {
   return 1
 }
 
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU ticks (user + system) of a process and its children (nginx-limit's workers).
+ticks() {
+  local pid total=0 children
+  children=$(cat /proc/"$1"/task/*/children 2>/dev/null || true)
+  for pid in "$1" $children; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
 # All CPUs' busy ticks (user nice system irq softirq) and steal, to see what else ran meanwhile.
 machine_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 machine_steal() { awk '/^cpu / {print $9}' /proc/stat; }
@@ -198,13 +207,15 @@ else
 fi
 
 # --- nginx: image origin + OPPO stand-in (upstream), and the nginx-limit server -------------
-# One worker, master_process off so the pid we hold is the process that does the work.
+# One worker, master_process off so the pid we hold is the process that does the work; with
+# WORKERS > 1 (nginx-limit beside --server-threads N), a master and N workers, its children.
 nginx_common() {
-  local dir=$1
+  local dir=$1 workers=${2:-1} master=off
+  ((workers > 1)) && master=on
   mkdir -p "$dir/tmp"
   cat <<EOF
-worker_processes 1;
-master_process off;
+worker_processes $workers;
+master_process $master;
 daemon off;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
@@ -275,7 +286,7 @@ EOF
 limit_log="access_log $work/limit/access.log;"
 ((quiet)) && limit_log="access_log off;"
 {
-  nginx_common "$work/limit"
+  nginx_common "$work/limit" "$server_threads"
   cat <<EOF
   server {
     listen 127.0.0.1:$limit_port;

@@ -206,11 +206,10 @@ net::awaitable<result<fetched_image>> fetch_once(const fetch_context& context,
   co_return std::move(outcome.image);
 }
 
-// The remembered image, with the requester's id for it, when the memo has one fresh for this
-// requester: no transfer at all.
-std::optional<fetched_image> answer_from_freshness(const fetch_context& context,
-                                                   const std::string& url, image_kind kind,
-                                                   const cached_id_lookup& cached_id) {
+}  // namespace
+
+std::optional<fetched_image> fresh_image(const fetch_context& context, const std::string& url,
+                                         image_kind kind, const cached_id_lookup& cached_id) {
   if (context.memo == nullptr || !cached_id) return std::nullopt;
   const auto now = std::chrono::steady_clock::now();
   auto remembered = context.memo->find(url, kind, now);
@@ -227,8 +226,6 @@ std::optional<fetched_image> answer_from_freshness(const fetch_context& context,
   image.picture_id = std::move(id);
   return image;
 }
-
-}  // namespace
 
 // ---- one fetch per URL at a time ----------------------------------------------------------
 
@@ -308,8 +305,7 @@ net::awaitable<result<fetched_image>> fetch_image(const fetch_context& context, 
                                                   steady_time deadline,
                                                   cached_id_lookup cached_id) {
   // Within its freshness an image needs neither its origin nor a place in a flight.
-  if (auto fresh = answer_from_freshness(context, url, kind, cached_id))
-    co_return std::move(*fresh);
+  if (auto fresh = fresh_image(context, url, kind, cached_id)) co_return std::move(*fresh);
   if (context.flights == nullptr) {
     co_return co_await fetch_once(context, url, kind, max_bytes, deadline, cached_id);
   }

@@ -86,6 +86,12 @@ boost::asio::awaitable<result<fetched_image>> fetch_image(
     const fetch_context& context, std::string url, image_kind kind, std::size_t max_bytes,
     std::chrono::steady_clock::time_point deadline, cached_id_lookup cached_id);
 
+// The remembered image with the requester's id for it, when the memo holds it fresh for the
+// context's requester and `cached_id` has the id: an answer with no transfer and no coroutine
+// (fetch_image asks it first too). nullopt otherwise.
+std::optional<fetched_image> fresh_image(const fetch_context& context, const std::string& url,
+                                         image_kind kind, const cached_id_lookup& cached_id);
+
 // The api_error for a finished transfer that did not give a usable image (pure, for tests).
 // `conditional`: the request carried validators (only then is a 304 an answer).
 std::optional<api_error> fetch_problem(const http_response& response, image_kind kind,
