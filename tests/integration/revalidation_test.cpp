@@ -35,6 +35,11 @@ class RevalidationTest : public ::testing::Test {
     return *gateway;
   }
   gateway_under_test& start() { return start(test_config(oppo.base_url())); }
+  gateway_under_test& start_with_max_fresh(int seconds) {
+    config c = test_config(oppo.base_url());
+    c.fetch.max_fresh_s = seconds;
+    return start(std::move(c));
+  }
 
   std::string body(const std::string& big, const std::string& small = "") const {
     json request = json::object();
@@ -67,6 +72,13 @@ class RevalidationTest : public ::testing::Test {
       }
     }
     return bytes;
+  }
+
+  // The path answers with this ETag and Cache-Control, and 304 to its validators.
+  void serve_cacheable(const std::string& path, const std::string& etag,
+                       const std::string& cache_control) {
+    origin.set_headers(path, {{"ETag", etag}, {"Cache-Control", cache_control}});
+    origin.honour_validators(path);
   }
 
   fake_origin origin;
@@ -300,10 +312,8 @@ TEST_F(RevalidationTest, OneFetchPerUrlAtATime) {
 // ---- freshness: answered from the upload cache with no origin contact ----------------------
 
 TEST_F(RevalidationTest, WithinItsFreshnessAnImageIsAnsweredWithoutAskingTheOrigin) {
-  origin.set_headers("/big.png", {{"ETag", "\"b1\""}, {"Cache-Control", "max-age=3600"}});
-  origin.set_headers("/small.png", {{"ETag", "\"s1\""}, {"Cache-Control", "public, s-maxage=600"}});
-  origin.honour_validators("/big.png");
-  origin.honour_validators("/small.png");
+  serve_cacheable("/big.png", "\"b1\"", "max-age=3600");
+  serve_cacheable("/small.png", "\"s1\"", "public, s-maxage=600");
   start();
   const json first = ok(body("/big.png", "/small.png"), "miss");
   EXPECT_EQ(origin.total_hits(), 2u);
@@ -320,8 +330,7 @@ TEST_F(RevalidationTest, WithinItsFreshnessAnImageIsAnsweredWithoutAskingTheOrig
 }
 
 TEST_F(RevalidationTest, NoCacheIsRevalidatedWithA304) {
-  origin.set_headers("/big.png", {{"ETag", "\"b1\""}, {"Cache-Control", "no-cache, max-age=3600"}});
-  origin.honour_validators("/big.png");
+  serve_cacheable("/big.png", "\"b1\"", "no-cache, max-age=3600");
   start();
   ok(body("/big.png"), "miss");
   ok(body("/big.png"), "hit");
@@ -332,11 +341,8 @@ TEST_F(RevalidationTest, NoCacheIsRevalidatedWithA304) {
 }
 
 TEST_F(RevalidationTest, MalformedFreshnessIsRevalidated) {
-  origin.set_headers("/big.png",
-                     {{"ETag", "\"b1\""}, {"Cache-Control", "max-age=3600, max-age=60"}});
-  origin.set_headers("/small.png", {{"ETag", "\"s1\""}, {"Cache-Control", "max-age=1h"}});
-  origin.honour_validators("/big.png");
-  origin.honour_validators("/small.png");
+  serve_cacheable("/big.png", "\"b1\"", "max-age=3600, max-age=60");
+  serve_cacheable("/small.png", "\"s1\"", "max-age=1h");
   start();
   ok(body("/big.png", "/small.png"), "miss");
   ok(body("/big.png", "/small.png"), "hit");
@@ -346,8 +352,7 @@ TEST_F(RevalidationTest, MalformedFreshnessIsRevalidated) {
 }
 
 TEST_F(RevalidationTest, AnExpiredAnswerIsRevalidatedAndA304RenewsItsFreshness) {
-  origin.set_headers("/big.png", {{"ETag", "\"b1\""}, {"Cache-Control", "max-age=1"}});
-  origin.honour_validators("/big.png");
+  serve_cacheable("/big.png", "\"b1\"", "max-age=1");
   start();
   ok(body("/big.png"), "miss");
   ok(body("/big.png"), "hit");  // within the second
@@ -364,11 +369,8 @@ TEST_F(RevalidationTest, AnExpiredAnswerIsRevalidatedAndA304RenewsItsFreshness) 
 }
 
 TEST_F(RevalidationTest, MaxFreshCapsTheOriginsFreshness) {
-  origin.set_headers("/big.png", {{"ETag", "\"b1\""}, {"Cache-Control", "max-age=3600"}});
-  origin.honour_validators("/big.png");
-  config c = test_config(oppo.base_url());
-  c.fetch.max_fresh_s = 1;
-  start(std::move(c));
+  serve_cacheable("/big.png", "\"b1\"", "max-age=3600");
+  start_with_max_fresh(1);
   ok(body("/big.png"), "miss");
   ok(body("/big.png"), "hit");
   EXPECT_EQ(fetches("fresh"), 1);
@@ -379,11 +381,8 @@ TEST_F(RevalidationTest, MaxFreshCapsTheOriginsFreshness) {
 }
 
 TEST_F(RevalidationTest, MaxFreshZeroAlwaysRevalidates) {
-  origin.set_headers("/big.png", {{"ETag", "\"b1\""}, {"Cache-Control", "max-age=3600"}});
-  origin.honour_validators("/big.png");
-  config c = test_config(oppo.base_url());
-  c.fetch.max_fresh_s = 0;
-  start(std::move(c));
+  serve_cacheable("/big.png", "\"b1\"", "max-age=3600");
+  start_with_max_fresh(0);
   ok(body("/big.png"), "miss");
   ok(body("/big.png"), "hit");
   ok(body("/big.png"), "hit");
@@ -393,8 +392,7 @@ TEST_F(RevalidationTest, MaxFreshZeroAlwaysRevalidates) {
 }
 
 TEST_F(RevalidationTest, AnotherFitIsNeverAnsweredFromFreshness) {
-  origin.set_headers("/big.png", {{"ETag", "\"f1\""}, {"Cache-Control", "max-age=3600"}});
-  origin.honour_validators("/big.png");
+  serve_cacheable("/big.png", "\"f1\"", "max-age=3600");
   start();
   const json plain = ok(body("/big.png"), "miss");
   json contain_request = json::parse(body("/big.png"));
@@ -419,8 +417,7 @@ TEST_F(RevalidationTest, AnotherOppoAppIsNeverAnsweredFromFreshness) {
       {fake_oppo_server::default_oppo_app(), {"oppo-second", "second-secret"}});
   config c = test_config(two_apps.base_url());
   c.apps.push_back({"second-app", "second-app-secret", {"oppo-second", "second-secret"}, 0});
-  origin.set_headers("/big.png", {{"ETag", "\"e1\""}, {"Cache-Control", "max-age=3600"}});
-  origin.honour_validators("/big.png");
+  serve_cacheable("/big.png", "\"e1\"", "max-age=3600");
   start(std::move(c));
   ok(body("/big.png"), "miss");
   const auto second_app = [&] {
