@@ -16,12 +16,13 @@ usage: bench/run.sh [options]
   --duration S        measured seconds per scenario (default 10; smoke 2)
   --warmup S          warm-up seconds before each measurement (default 3; smoke 1)
   --connections N     wrk connections (default 32; smoke 4)
-  --server-threads N  image-gateway server.threads (default 1)
+  --server-threads N  image-gateway server.threads, and nginx-limit's worker processes
+                      (default 1)
   --pin               pin the server (image-gateway, or nginx for nginx-limit) to CPU 0 and
                       wrk plus the upstream nginx to CPU 1
   --smoke             short run that only checks the harness works and every answer is valid;
                       exits non-zero otherwise; report goes to bench/results/smoke.md.tmp
-  --scenarios LIST    comma-separated subset of: nginx-limit reject hit hit-refetch
+  --scenarios LIST    comma-separated subset of: nginx-limit reject hit hit-fresh hit-refetch
                       miss-decode miss-nodecode health ("miss" = both miss-*; default: all), and
                       replicas (not in "all": two gateways sharing a redis-server, Redis on
                       and off, in its own report; see run_replicas_scenario)
@@ -38,7 +39,7 @@ usage: bench/run.sh [options]
 EOF
 }
 
-all_scenarios=(nginx-limit reject hit hit-refetch miss-decode miss-nodecode health)
+all_scenarios=(nginx-limit reject hit hit-fresh hit-refetch miss-decode miss-nodecode health)
 duration="" warmup="" connections="" repeat="" server_threads=1 pin=0 smoke=0 images=sandbox out="" keep=0 build=1
 quiet=0
 scenario_list=""
@@ -82,7 +83,7 @@ else
   for name in "${asked[@]}"; do
     case $name in
       miss) scenarios+=(miss-decode miss-nodecode) ;;
-      nginx-limit | reject | hit | hit-refetch | miss-decode | miss-nodecode | health) scenarios+=("$name") ;;
+      nginx-limit | reject | hit | hit-fresh | hit-refetch | miss-decode | miss-nodecode | health) scenarios+=("$name") ;;
       replicas) replicas_scenario=1 ;;
       *) echo "bench: unknown scenario '$name'" >&2; exit 2 ;;
     esac
@@ -174,7 +175,15 @@ wait_http() {
   return 1
 }
 
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU ticks (user + system) of a process and its children (nginx-limit's workers).
+ticks() {
+  local pid total=0 children
+  children=$(cat /proc/"$1"/task/*/children 2>/dev/null || true)
+  for pid in "$1" $children; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
 # All CPUs' busy ticks (user nice system irq softirq) and steal, to see what else ran meanwhile.
 machine_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 machine_steal() { awk '/^cpu / {print $9}' /proc/stat; }
@@ -198,13 +207,15 @@ else
 fi
 
 # --- nginx: image origin + OPPO stand-in (upstream), and the nginx-limit server -------------
-# One worker, master_process off so the pid we hold is the process that does the work.
+# One worker, master_process off so the pid we hold is the process that does the work; with
+# WORKERS > 1 (nginx-limit beside --server-threads N), a master and N workers, its children.
 nginx_common() {
-  local dir=$1
+  local dir=$1 workers=${2:-1} master=off
+  ((workers > 1)) && master=on
   mkdir -p "$dir/tmp"
   cat <<EOF
-worker_processes 1;
-master_process off;
+worker_processes $workers;
+master_process $master;
 daemon off;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
@@ -239,6 +250,11 @@ mkdir -p "$work/upstream" "$work/limit"
     root $work/origin;
     types { image/png png; }
     location /images/ { }
+    # The same files with an hour of freshness, as CDNs send images (scenario hit-fresh).
+    location /fresh/ {
+      alias $work/origin/images/;
+      add_header Cache-Control "max-age=3600";
+    }
   }
   server {
     listen 127.0.0.1:$oppo_port;
@@ -270,7 +286,7 @@ EOF
 limit_log="access_log $work/limit/access.log;"
 ((quiet)) && limit_log="access_log off;"
 {
-  nginx_common "$work/limit"
+  nginx_common "$work/limit" "$server_threads"
   cat <<EOF
   server {
     listen 127.0.0.1:$limit_port;
@@ -521,7 +537,7 @@ run_scenario() {
     return
   fi
   case $name in
-    reject | hit) cache=100000 decode=true ;;
+    reject | hit | hit-fresh) cache=100000 decode=true ;;
     hit-refetch) cache=100000 decode=true revalidate=false ;;
     miss-decode | health) cache=0 decode=true ;;
     miss-nodecode) cache=0 decode=false ;;
@@ -536,6 +552,9 @@ run_scenario() {
     BENCH_AUTHORIZATION=$bad_auth measure "$name" "$dir" "$gateway_pid" reject.lua "$url"
   elif [[ $name == health ]]; then
     BENCH_AUTHORIZATION=$good_auth measure "$name" "$dir" "$gateway_pid" upload.lua "$url" probe
+  elif [[ $name == hit-fresh ]]; then
+    BENCH_IMAGE_DIR=fresh BENCH_AUTHORIZATION=$good_auth measure "$name" "$dir" "$gateway_pid" \
+      upload.lua "$url"
   else
     BENCH_AUTHORIZATION=$good_auth measure "$name" "$dir" "$gateway_pid" upload.lua "$url"
   fi

@@ -99,7 +99,7 @@ struct gateway::impl {
   app_registry apps;
   fetch_rules fetch;
   upload_cache uploads;
-  // SPEC §5 revalidation: validators of checked images, and the fetches running now.
+  // Revalidation: validators and freshness of checked images, and the fetches running now.
   revalidation_memo revalidation;
   fetch_flights url_fetches;
   oppo::oppo_client oppo;
@@ -171,6 +171,19 @@ struct gateway::impl {
       std::chrono::steady_clock::time_point deadline, const app_config& app, std::string fit_tag,
       bool may_revalidate, const trace_context& tracing);
   bool revalidating() const;
+  // What a fetch for `app` and a fit uses: its context (revalidation when allowed, counting in
+  // the metrics, the requester), and the lookup of the id this caller would upload under.
+  fetch_context fetch_context_for(const app_config& app, std::string_view fit_tag,
+                                  bool may_revalidate, const trace_context* tracing = nullptr);
+  cached_id_lookup cached_id_for(image_kind kind, const app_config& app, std::string fit_tag);
+  // Who an image fetched for this app and fit may be answered to from freshness: the OPPO app
+  // (whose upload cache holds the id) and the fit.
+  static std::string fresh_requester(const app_config& app, std::string_view fit_tag);
+  // fetches_total{outcome="fresh"}, bound once: a fresh hit takes no lock of the registry's.
+  metrics::counter_family::series fresh_answers = stats.fetches.bind({"fresh"});
+  // upload_cache_lookups_total{result="hit"|"miss"}, bound once for the same reason.
+  metrics::counter_family::series cache_hits = stats.cache_lookups.bind({"hit"});
+  metrics::counter_family::series cache_misses = stats.cache_lookups.bind({"miss"});
 };
 
 }  // namespace image_gateway

@@ -62,6 +62,35 @@ std::optional<api_error> fetch_problem(const http_response& response, image_kind
 
 namespace {
 
+// The fields of a final answer that revalidation and freshness read.
+struct cache_headers {
+  explicit cache_headers(const http_response& response)
+      : etag(header_value(response, "etag")),
+        last_modified(header_value(response, "last-modified")),
+        date(header_value(response, "date")),
+        cache_control(header_value(response, "cache-control")),
+        expires(header_value(response, "expires")),
+        age(header_value(response, "age")),
+        redirects(response.redirects) {}
+  origin_answer answer() const {
+    return {etag, last_modified, date, cache_control, redirects, expires, age};
+  }
+  std::string etag, last_modified, date, cache_control, expires, age;
+  int redirects;
+};
+
+// Until when an answer that just arrived may be used without asking again: its freshness,
+// capped by max_fresh_s (0: not at all); the default time point when it is not fresh.
+steady_time fresh_until(const origin_answer& answer, int max_fresh_s) {
+  if (max_fresh_s <= 0) return {};
+  using std::chrono::seconds;
+  const auto now = std::chrono::system_clock::now();
+  const auto left =
+      freshness_left(answer, std::chrono::duration_cast<seconds>(now.time_since_epoch()).count());
+  if (!left) return {};
+  return std::chrono::steady_clock::now() + std::min(*left, seconds(max_fresh_s));
+}
+
 struct transfer_outcome {
   result<fetched_image> image;
   bool not_modified = false;
@@ -121,14 +150,17 @@ net::awaitable<transfer_outcome> transfer(const fetch_context& context, const st
   if (status == 304) {
     if (context.observe) context.observe("not_modified", 0, response.elapsed);
     image.not_modified = true;
+    // A 304 carries the Cache-Control and Expires a 200 would (RFC 9110 §15.4.5).
+    image.fresh_until = fresh_until(cache_headers(response).answer(), rules.settings.max_fresh_s);
     co_return transfer_outcome{std::move(image), true};
   }
   if (context.observe) context.observe("ok", response.body.size(), response.elapsed);
   if (context.memo != nullptr && status == 200) {
-    image.revalidate_with =
-        revalidatable({header_value(response, "etag"), header_value(response, "last-modified"),
-                       header_value(response, "date"), header_value(response, "cache-control"),
-                       response.redirects});
+    const cache_headers headers(response);
+    image.revalidate_with = revalidatable(headers.answer());
+    if (image.revalidate_with) {
+      image.fresh_until = fresh_until(headers.answer(), rules.settings.max_fresh_s);
+    }
   }
   image.sha256_hex = std::move(response.body_sha256);
   image.bytes = std::make_shared<const std::string>(std::move(response.body));
@@ -153,6 +185,10 @@ net::awaitable<result<fetched_image>> fetch_once(const fetch_context& context,
       // Looked up again: the id may have left the cache during the transfer.
       if (auto id = cached_id(remembered->sha256_hex)) {
         fetched_image& image = outcome.image.value();
+        if (image.fresh_until != steady_time{}) {
+          context.memo->freshen(url, kind, remembered->sha256_hex, image.fresh_until,
+                                context.requester);
+        }
         image.sha256_hex = remembered->sha256_hex;
         image.remembered = std::move(remembered);
         image.picture_id = std::move(id);
@@ -172,6 +208,25 @@ net::awaitable<result<fetched_image>> fetch_once(const fetch_context& context,
 }
 
 }  // namespace
+
+std::optional<fetched_image> fresh_image(const fetch_context& context, const std::string& url,
+                                         image_kind kind, const cached_id_lookup& cached_id) {
+  if (context.memo == nullptr || !cached_id) return std::nullopt;
+  const auto now = std::chrono::steady_clock::now();
+  auto remembered = context.memo->find(url, kind, now);
+  if (!remembered || now >= remembered->fresh_until || remembered->fresh_for != context.requester) {
+    return std::nullopt;
+  }
+  auto id = cached_id(remembered->sha256_hex);
+  if (!id) return std::nullopt;
+  if (context.observe) context.observe("fresh", 0, std::chrono::microseconds(0));
+  fetched_image image;
+  image.fresh = true;
+  image.sha256_hex = remembered->sha256_hex;
+  image.remembered = std::move(remembered);
+  image.picture_id = std::move(id);
+  return image;
+}
 
 // ---- one fetch per URL at a time ----------------------------------------------------------
 
@@ -250,6 +305,8 @@ net::awaitable<result<fetched_image>> fetch_image(const fetch_context& context, 
                                                   image_kind kind, std::size_t max_bytes,
                                                   steady_time deadline,
                                                   cached_id_lookup cached_id) {
+  // Within its freshness an image needs neither its origin nor a place in a flight.
+  if (auto fresh = fresh_image(context, url, kind, cached_id)) co_return std::move(*fresh);
   if (context.flights == nullptr) {
     co_return co_await fetch_once(context, url, kind, max_bytes, deadline, cached_id);
   }

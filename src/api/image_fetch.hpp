@@ -23,12 +23,20 @@ struct fetched_image {
   std::shared_ptr<const std::string> bytes;  // shared with the upload: never copied; null on 304
   std::string sha256_hex;  // hashed as the bytes arrived (when asked for), or remembered (304)
   std::chrono::microseconds elapsed{0};
-  // 304 Not Modified: what the answer stands for, and the upload cache's id for it.
+  // 304 Not Modified, or `fresh` (answered from the memo within the origin's freshness, no
+  // transfer at all): what the answer stands for, and the upload cache's id for it.
   bool not_modified = false;
+  bool fresh = false;
   std::optional<remembered_image> remembered;
   std::optional<std::string> picture_id;
   // A 200 that may be revalidated later: remember these once the image passed every check.
   std::optional<validators> revalidate_with;
+  // Until when a 200 or a 304 may be used without asking again (the default: not at all),
+  // capped by fetch.max_fresh_s.
+  std::chrono::steady_clock::time_point fresh_until{};
+
+  // No bytes: the image is the remembered one, and picture_id its upload.
+  bool from_memo() const { return not_modified || fresh; }
 };
 
 // What the fetcher needs to know, fixed at start.
@@ -51,7 +59,7 @@ class fetch_flights {
 // The upload cache's picture id for a digest, for the caller's OPPO app (nullopt: none).
 using cached_id_lookup = std::function<std::optional<std::string>(const std::string& sha256_hex)>;
 // Called once per transfer: outcome ("ok", "not_modified" or an error kind's name), body
-// bytes, duration.
+// bytes, duration; and once, as "fresh" with no bytes and no duration, per answer from freshness.
 using fetch_observer =
     std::function<void(std::string_view outcome, std::size_t bytes, std::chrono::microseconds)>;
 
@@ -65,17 +73,27 @@ struct fetch_context {
   fetch_observer observe;
   // The caller's trace (W3C Trace Context), continued on the fetch; null or empty: none.
   const trace_context* trace = nullptr;
+  // Who asks (the caller's OPPO app and fit): an answer is used from freshness only by the
+  // requester it was fetched or last revalidated for.
+  std::string requester;
 };
 
-// Fetches one caller URL under SPEC §5: http/https on every hop, the address policy at connect
-// time, at most max_bytes (one more aborts: image_too_large), time-outs inside the deadline.
-// With a memo, revalidates what it remembers (SPEC §5 "Revalidation"): validators are sent
-// only when `cached_id` has an id for the remembered digest, and a 304 answers with that id
-// and no bytes; with flights, one fetch per URL and kind runs at a time.
+// Fetches one caller URL (docs/api.md, fetching): http/https on every hop, the address policy
+// at connect time, at most max_bytes (one more aborts: image_too_large), time-outs inside the
+// deadline. With a memo, what it remembers for the requester within its freshness answers at
+// once with no transfer, and else is revalidated: validators are sent only when `cached_id`
+// has an id for the remembered digest, and a 304 answers with that id and no bytes; with
+// flights, one fetch per URL and kind runs at a time.
 // Failures: address_blocked, fetch_failed, image_too_large, with the field in the detail.
 boost::asio::awaitable<result<fetched_image>> fetch_image(
     const fetch_context& context, std::string url, image_kind kind, std::size_t max_bytes,
     std::chrono::steady_clock::time_point deadline, cached_id_lookup cached_id);
+
+// The remembered image with the requester's id for it, when the memo holds it fresh for the
+// context's requester and `cached_id` has the id: an answer with no transfer and no coroutine
+// (fetch_image asks it first too). nullopt otherwise.
+std::optional<fetched_image> fresh_image(const fetch_context& context, const std::string& url,
+                                         image_kind kind, const cached_id_lookup& cached_id);
 
 // The api_error for a finished transfer that did not give a usable image (pure, for tests).
 // `conditional`: the request carried validators (only then is a 304 an answer).

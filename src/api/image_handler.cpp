@@ -4,7 +4,6 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include <sched.h>
@@ -17,6 +16,7 @@
 #include "image_gateway/api/multipart_form.hpp"
 #include "image_gateway/image/fit.hpp"
 #include "image_gateway/image/image_check.hpp"
+#include "image_gateway/log/json_writer.hpp"
 #include "image_gateway/util/sha256.hpp"
 
 namespace image_gateway {
@@ -227,12 +227,28 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
                          deadline, *app, fit_tag, !admitted.options.dry_run, trace.tracing);
   };
   if (form == nullptr) {
-    if (jobs.size() == 2) {
-      auto [first, second] = co_await (fetch_job(jobs[0]) && fetch_job(jobs[1]));
-      jobs[0].fetched.emplace(std::move(first));
-      jobs[1].fetched.emplace(std::move(second));
-    } else {
-      jobs[0].fetched.emplace(co_await fetch_job(jobs[0]));
+    // What is fresh is answered at once: no fetch, and no coroutine for one.
+    std::vector<image_job*> to_fetch;
+    std::optional<fetch_context> may_be_fresh;
+    if (!admitted.options.dry_run && revalidating()) {
+      may_be_fresh.emplace(fetch_context_for(*app, fit_tag, true));
+    }
+    for (image_job& job : jobs) {
+      if (may_be_fresh) {
+        if (auto fresh = fresh_image(*may_be_fresh, job.url, job.kind,
+                                     cached_id_for(job.kind, *app, fit_tag))) {
+          job.fetched.emplace(std::move(*fresh));
+          continue;
+        }
+      }
+      to_fetch.push_back(&job);
+    }
+    if (to_fetch.size() == 2) {
+      auto [first, second] = co_await (fetch_job(*to_fetch[0]) && fetch_job(*to_fetch[1]));
+      to_fetch[0]->fetched.emplace(std::move(first));
+      to_fetch[1]->fetched.emplace(std::move(second));
+    } else if (to_fetch.size() == 1) {
+      to_fetch[0]->fetched.emplace(co_await fetch_job(*to_fetch[0]));
     }
     for (image_job& job : jobs) {
       if (!*job.fetched) co_return trace.fail(job.fetched->error());
@@ -242,9 +258,10 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   }
 
   // Stage: image checks on the header, then the cache, then a full decode for what is new.
-  // A 304 needs none of it: its image passed them all when it came, and the cache has its id.
+  // A 304 or a fresh answer needs none of it: its image passed them all when it came, and the
+  // cache has its id.
   for (image_job& job : jobs) {
-    if (job.fetched && job.fetched->value().not_modified) {
+    if (job.fetched && job.fetched->value().from_memo()) {
       job.facts = job.fetched->value().remembered->facts;
       continue;
     }
@@ -265,7 +282,7 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
     if (fetched != nullptr) job.digest = fetched->sha256_hex;
     if (job.digest.empty()) job.digest = sha256_hex(job.bytes.view());
     if (!caching) continue;
-    if (fetched != nullptr && fetched->not_modified) {
+    if (fetched != nullptr && fetched->from_memo()) {
       job.picture_id = fetched->picture_id;
     } else {
       const upload_key key{job.digest, job.kind, app->oppo.app_key, fit_tag};
@@ -278,7 +295,7 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
       }
     }
     job.from_cache = job.picture_id.has_value();
-    if (!dry_run) stats.cache_lookups.add({job.from_cache ? "hit" : "miss"});
+    if (!dry_run) (job.from_cache ? cache_hits : cache_misses).add();
   }
   // Decode (verify, or fit) what the cache did not have, on the decode pool, both at once; an
   // unfitted image with verify_decode off needs no pixel and no hop. A dry run with a fit fits
@@ -311,13 +328,15 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
     to_prepare[i]->upload = std::move(*prepared[i]).value();
   }
 
-  // Every check passed: what may be revalidated is remembered (SPEC §5).
+  // Every check passed: what may be revalidated is remembered, with its freshness for this
+  // requester.
   for (const image_job& job : jobs) {
     if (!job.fetched) continue;  // the bytes came in the request body
     const fetched_image& fetched = job.fetched->value();
-    if (!fetched.revalidate_with || fetched.not_modified || job.digest.empty()) continue;
+    if (!fetched.revalidate_with || fetched.from_memo() || job.digest.empty()) continue;
     revalidation.remember(job.url, job.kind,
-                          {*fetched.revalidate_with, job.digest, *job.facts, fetched.bytes->size()},
+                          {*fetched.revalidate_with, job.digest, *job.facts, fetched.bytes->size(),
+                           fetched.fresh_until, fresh_requester(*app, fit_tag)},
                           std::chrono::steady_clock::now());
   }
 
@@ -383,42 +402,66 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
     if (!uploaded[i]) co_return trace.fail(uploaded[i].error());
   }
 
-  nlohmann::json body = nlohmann::json::object();
-  for (const image_job& job : jobs) body[std::string(id_field(job.kind))] = *job.picture_id;
-  trace.cache = to_upload.empty() ? "hit" : "miss";
+  // {"big_picture_id":…,"small_picture_id":…}: written straight, big before small as the
+  // jobs are (no JSON tree per answer).
   api_response response;
-  response.body = body.dump();
+  json_writer body(response.body);
+  body.begin_object();
+  for (const image_job& job : jobs) body.member(id_field(job.kind), *job.picture_id);
+  body.end_object();
+  trace.cache = to_upload.empty() ? "hit" : "miss";
   response.with_header("X-Cache", trace.cache);
   co_return response;
+}
+
+std::string gateway::impl::fresh_requester(const app_config& app, std::string_view fit_tag) {
+  std::string requester = app.oppo.app_key;
+  requester += '|';
+  requester += fit_tag;
+  return requester;
 }
 
 bool gateway::impl::revalidating() const {
   return settings.fetch.revalidate && settings.cache.max_entries > 0;
 }
 
-net::awaitable<result<fetched_image>> gateway::impl::fetch_counted(
-    std::string url, image_kind kind, std::size_t max_bytes, steady_time deadline,
-    const app_config& app, std::string fit_tag, bool may_revalidate, const trace_context& tracing) {
+fetch_context gateway::impl::fetch_context_for(const app_config& app, std::string_view fit_tag,
+                                               bool may_revalidate, const trace_context* tracing) {
   const bool revalidate = may_revalidate && revalidating();
-  const fetch_context context{
+  return fetch_context{
       fetch_transport,
       fetch,
       revalidate ? &revalidation : nullptr,
       revalidate ? &url_fetches : nullptr,
       settings.cache.max_entries > 0,
       [this](std::string_view outcome, std::size_t bytes, std::chrono::microseconds elapsed) {
+        if (outcome == "fresh") {  // no transfer: nothing to time
+          fresh_answers.add();
+          return;
+        }
         stats.fetches.add({std::string(outcome)});
         stats.fetch_duration.observe({}, std::chrono::duration<double>(elapsed).count());
         if (bytes > 0) stats.fetched_bytes.add({}, static_cast<double>(bytes));
       },
-      &tracing};
-  // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
-  // The id this caller would upload under: its OPPO app and its fit (a fitted picture is
-  // another upload than its source).
-  cached_id_lookup cached_id = [this, kind, oppo_app = app.oppo.app_key,
-                                fit_tag = std::move(fit_tag)](const std::string& digest) {
+      tracing,
+      fresh_requester(app, fit_tag)};
+}
+
+cached_id_lookup gateway::impl::cached_id_for(image_kind kind, const app_config& app,
+                                              std::string fit_tag) {
+  // Its OPPO app and its fit: a fitted picture is another upload than its source.
+  return [this, kind, oppo_app = app.oppo.app_key,
+          fit_tag = std::move(fit_tag)](const std::string& digest) {
     return uploads.find({digest, kind, oppo_app, fit_tag}, std::chrono::steady_clock::now());
   };
+}
+
+net::awaitable<result<fetched_image>> gateway::impl::fetch_counted(
+    std::string url, image_kind kind, std::size_t max_bytes, steady_time deadline,
+    const app_config& app, std::string fit_tag, bool may_revalidate, const trace_context& tracing) {
+  const fetch_context context = fetch_context_for(app, fit_tag, may_revalidate, &tracing);
+  // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+  cached_id_lookup cached_id = cached_id_for(kind, app, std::move(fit_tag));
   auto fetched = co_await fetch_image(context, std::move(url), kind, max_bytes, deadline,
                                       std::move(cached_id));
   co_return fetched;

@@ -468,9 +468,13 @@ void read_images(const reader& r, const json& value, const std::string& path, im
 
 void read_fetch(const reader& r, const json& value, const std::string& path, fetch_config& out) {
   r.object(value, path,
-           {"connect_timeout_ms", "timeout_ms", "max_redirects", "allow_networks", "revalidate"});
+           {"connect_timeout_ms", "timeout_ms", "max_redirects", "allow_networks", "revalidate",
+            "max_fresh_s"});
   r.with(value, path, "revalidate",
          [&](const json& v, const std::string& p) { out.revalidate = r.boolean(v, p); });
+  r.with(value, path, "max_fresh_s", [&](const json& v, const std::string& p) {
+    out.max_fresh_s = static_cast<int>(r.integer(v, p, 0, 86400));
+  });
   r.with(value, path, "connect_timeout_ms",
          [&](const json& v, const std::string& p) { out.connect_timeout = r.duration(v, p, 1); });
   r.with(value, path, "timeout_ms",

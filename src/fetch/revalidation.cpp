@@ -1,9 +1,11 @@
 #include "image_gateway/fetch/revalidation.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
 #include <ctime>
+#include <vector>
 
 #include "image_gateway/util/strings.hpp"
 
@@ -40,7 +42,118 @@ int number(std::string_view text) {
   return value;
 }
 
+// A token character (RFC 9110 §5.6.2).
+bool token_char(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  if (std::isalnum(byte) != 0) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// One Cache-Control directive: its name and its argument (without quotes), if it has one.
+struct directive {
+  std::string_view name;
+  std::optional<std::string_view> argument;
+};
+
+// A Cache-Control value as its directives: #( token [ "=" ( token / quoted-string ) ] ), empty
+// elements allowed; nullopt for anything else (an unterminated quote, a stray character...).
+std::optional<std::vector<directive>> split_directives(std::string_view text) {
+  std::vector<directive> found;
+  std::size_t i = 0;
+  const auto skip_spaces = [&] {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+  };
+  const auto token = [&] {
+    const std::size_t start = i;
+    while (i < text.size() && token_char(text[i])) ++i;
+    return text.substr(start, i - start);
+  };
+  for (skip_spaces(); i < text.size(); skip_spaces()) {
+    if (text[i] == ',') {
+      ++i;
+      continue;
+    }
+    directive& item = found.emplace_back();
+    item.name = token();
+    if (item.name.empty()) return std::nullopt;
+    if (i < text.size() && text[i] == '=') {
+      ++i;
+      if (i < text.size() && text[i] == '"') {
+        const std::size_t start = ++i;
+        while (i < text.size() && text[i] != '"') i += text[i] == '\\' ? 2 : 1;
+        if (i >= text.size()) return std::nullopt;
+        item.argument = text.substr(start, i - start);
+        ++i;
+      } else {
+        item.argument = token();
+        if (item.argument->empty()) return std::nullopt;
+      }
+    }
+    skip_spaces();
+    if (i < text.size() && text[i] != ',') return std::nullopt;
+  }
+  return found;
+}
+
+// delta-seconds (1*DIGIT), a value too large to hold counting as 2^31 (RFC 9111 §1.2.2).
+std::optional<long long> delta_seconds(std::string_view text) {
+  constexpr long long most = 2147483648LL;
+  if (text.empty()) return std::nullopt;
+  long long value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = std::min(most, value * 10 + (c - '0'));
+  }
+  return value;
+}
+
 }  // namespace
+
+std::optional<std::chrono::seconds> freshness_left(const origin_answer& answer, long long now_s) {
+  if (answer.redirects > 0) return std::nullopt;
+  const auto directives = split_directives(answer.cache_control);
+  if (!directives) return std::nullopt;
+  std::optional<long long> shared_max_age;
+  std::optional<long long> max_age;
+  for (const directive& item : *directives) {
+    if (iequals(item.name, "no-store") || iequals(item.name, "no-cache") ||
+        iequals(item.name, "private")) {
+      return std::nullopt;
+    }
+    std::optional<long long>* slot = iequals(item.name, "s-maxage")  ? &shared_max_age
+                                     : iequals(item.name, "max-age") ? &max_age
+                                                                     : nullptr;
+    if (slot == nullptr) continue;
+    const auto seconds = item.argument ? delta_seconds(*item.argument) : std::nullopt;
+    if (!seconds || (*slot && **slot != *seconds)) return std::nullopt;
+    *slot = seconds;
+  }
+  std::optional<long long> date;
+  if (!trim_spaces_and_tabs(answer.date).empty()) {
+    date = parse_http_date(answer.date);
+    if (!date) return std::nullopt;
+  }
+  long long lifetime = 0;
+  if (shared_max_age) {
+    lifetime = *shared_max_age;
+  } else if (max_age) {
+    lifetime = *max_age;
+  } else if (!trim_spaces_and_tabs(answer.expires).empty()) {
+    const auto expires = parse_http_date(answer.expires);
+    if (!expires) return std::nullopt;
+    lifetime = *expires - date.value_or(now_s);
+  } else {
+    return std::nullopt;
+  }
+  long long age = date ? std::max(0LL, now_s - *date) : 0;
+  if (const auto stated = trim_spaces_and_tabs(answer.age); !stated.empty()) {
+    const auto seconds = delta_seconds(stated);
+    if (!seconds) return std::nullopt;
+    age = std::max(age, *seconds);
+  }
+  if (lifetime <= age) return std::nullopt;
+  return std::chrono::seconds(lifetime - age);
+}
 
 std::optional<long long> parse_http_date(std::string_view text) {
   // "Sun, 06 Nov 1994 08:49:37 GMT": fixed positions.
@@ -150,6 +263,16 @@ void revalidation_memo::forget(std::string_view url, image_kind kind) {
     lru_.erase(found->second);
     index_.erase(found);
   }
+}
+
+void revalidation_memo::freshen(std::string_view url, image_kind kind, std::string_view sha256_hex,
+                                clock::time_point fresh_until, std::string_view requester) {
+  const std::string key = key_of(url, kind);
+  const std::lock_guard lock(mutex_);
+  const auto found = index_.find(key);
+  if (found == index_.end() || found->second->image.sha256_hex != sha256_hex) return;
+  found->second->image.fresh_until = fresh_until;
+  found->second->image.fresh_for = requester;
 }
 
 std::size_t revalidation_memo::size() const {

@@ -1,10 +1,12 @@
-// SPEC §5 "Revalidation": the real gateway against a fake origin that speaks ETag,
-// Last-Modified and 304, and a fake OPPO. What is remembered, what is sent, what a 304 means.
+// Revalidation and freshness (docs/api.md): the real gateway against a fake origin that speaks
+// ETag, Last-Modified, Cache-Control and 304, and a fake OPPO. What is remembered, what is sent,
+// what a 304 means, and when the origin is not asked at all.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <vector>
 
 #include "fakes/test_servers.hpp"
@@ -33,6 +35,11 @@ class RevalidationTest : public ::testing::Test {
     return *gateway;
   }
   gateway_under_test& start() { return start(test_config(oppo.base_url())); }
+  gateway_under_test& start_with_max_fresh(int seconds) {
+    config c = test_config(oppo.base_url());
+    c.fetch.max_fresh_s = seconds;
+    return start(std::move(c));
+  }
 
   std::string body(const std::string& big, const std::string& small = "") const {
     json request = json::object();
@@ -65,6 +72,13 @@ class RevalidationTest : public ::testing::Test {
       }
     }
     return bytes;
+  }
+
+  // The path answers with this ETag and Cache-Control, and 304 to its validators.
+  void serve_cacheable(const std::string& path, const std::string& etag,
+                       const std::string& cache_control) {
+    origin.set_headers(path, {{"ETag", etag}, {"Cache-Control", cache_control}});
+    origin.honour_validators(path);
   }
 
   fake_origin origin;
@@ -293,6 +307,141 @@ TEST_F(RevalidationTest, OneFetchPerUrlAtATime) {
   EXPECT_LE(origin.hits("/big.png"), 3u);
   EXPECT_LE(fetches("not_modified"), 2);
   EXPECT_EQ(uploads(), 1u);
+}
+
+// ---- freshness: answered from the upload cache with no origin contact ----------------------
+
+TEST_F(RevalidationTest, WithinItsFreshnessAnImageIsAnsweredWithoutAskingTheOrigin) {
+  serve_cacheable("/big.png", "\"b1\"", "max-age=3600");
+  serve_cacheable("/small.png", "\"s1\"", "public, s-maxage=600");
+  start();
+  const json first = ok(body("/big.png", "/small.png"), "miss");
+  EXPECT_EQ(origin.total_hits(), 2u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(ok(body("/big.png", "/small.png"), "hit"), first);
+  EXPECT_EQ(origin.total_hits(), 2u);  // no request reached the origin after the first
+  EXPECT_EQ(last_bytes_fetched(), 0);
+  EXPECT_EQ(uploads(), 2u);
+  EXPECT_EQ(fetches("fresh"), 6);
+  EXPECT_EQ(fetches("not_modified"), 0);
+  EXPECT_EQ(fetches("ok"), 2);
+  EXPECT_NE(
+      gateway->api().metrics().render().find("image_gateway_fetches_total{outcome=\"fresh\"} 6"),
+      std::string::npos);
+}
+
+TEST_F(RevalidationTest, NoCacheIsRevalidatedWithA304) {
+  serve_cacheable("/big.png", "\"b1\"", "no-cache, max-age=3600");
+  start();
+  ok(body("/big.png"), "miss");
+  ok(body("/big.png"), "hit");
+  EXPECT_EQ(origin.validators_seen("/big.png"),
+            (std::vector<std::string>{"", "If-None-Match: \"b1\""}));
+  EXPECT_EQ(fetches("not_modified"), 1);
+  EXPECT_EQ(fetches("fresh"), 0);
+}
+
+TEST_F(RevalidationTest, MalformedFreshnessIsRevalidated) {
+  serve_cacheable("/big.png", "\"b1\"", "max-age=3600, max-age=60");
+  serve_cacheable("/small.png", "\"s1\"", "max-age=1h");
+  start();
+  ok(body("/big.png", "/small.png"), "miss");
+  ok(body("/big.png", "/small.png"), "hit");
+  EXPECT_EQ(origin.total_hits(), 4u);
+  EXPECT_EQ(fetches("not_modified"), 2);
+  EXPECT_EQ(fetches("fresh"), 0);
+}
+
+TEST_F(RevalidationTest, AnExpiredAnswerIsRevalidatedAndA304RenewsItsFreshness) {
+  serve_cacheable("/big.png", "\"b1\"", "max-age=1");
+  start();
+  ok(body("/big.png"), "miss");
+  ok(body("/big.png"), "hit");  // within the second
+  EXPECT_EQ(origin.hits("/big.png"), 1u);
+  std::this_thread::sleep_for(1100ms);
+  ok(body("/big.png"), "hit");  // stale: revalidated
+  EXPECT_EQ(origin.validators_seen("/big.png"),
+            (std::vector<std::string>{"", "If-None-Match: \"b1\""}));
+  EXPECT_EQ(fetches("not_modified"), 1);
+  // The 304 said max-age=1 again: fresh for another second.
+  ok(body("/big.png"), "hit");
+  EXPECT_EQ(origin.hits("/big.png"), 2u);
+  EXPECT_EQ(fetches("fresh"), 2);
+}
+
+TEST_F(RevalidationTest, MaxFreshCapsTheOriginsFreshness) {
+  serve_cacheable("/big.png", "\"b1\"", "max-age=3600");
+  start_with_max_fresh(1);
+  ok(body("/big.png"), "miss");
+  ok(body("/big.png"), "hit");
+  EXPECT_EQ(fetches("fresh"), 1);
+  std::this_thread::sleep_for(1100ms);
+  ok(body("/big.png"), "hit");  // an hour by the origin, a second by the gateway
+  EXPECT_EQ(fetches("not_modified"), 1);
+  EXPECT_EQ(origin.hits("/big.png"), 2u);
+}
+
+TEST_F(RevalidationTest, MaxFreshZeroAlwaysRevalidates) {
+  serve_cacheable("/big.png", "\"b1\"", "max-age=3600");
+  start_with_max_fresh(0);
+  ok(body("/big.png"), "miss");
+  ok(body("/big.png"), "hit");
+  ok(body("/big.png"), "hit");
+  EXPECT_EQ(origin.hits("/big.png"), 3u);
+  EXPECT_EQ(fetches("not_modified"), 2);
+  EXPECT_EQ(fetches("fresh"), 0);
+}
+
+TEST_F(RevalidationTest, AnotherFitIsNeverAnsweredFromFreshness) {
+  serve_cacheable("/big.png", "\"f1\"", "max-age=3600");
+  start();
+  const json plain = ok(body("/big.png"), "miss");
+  json contain_request = json::parse(body("/big.png"));
+  contain_request["fit"] = "contain";
+  contain_request["background"] = "#000000";
+  const json contained = ok(contain_request.dump(), "miss");  // fetched: not fresh for this fit
+  EXPECT_EQ(origin.hits("/big.png"), 2u);
+  EXPECT_EQ(ok(contain_request.dump(), "hit"), contained);  // fresh for "contain" now
+  EXPECT_EQ(origin.hits("/big.png"), 2u);
+  // The plain request's freshness went with the contain fetch's 200: revalidated, whose 304
+  // makes it fresh for the plain request again.
+  EXPECT_EQ(ok(body("/big.png"), "hit"), plain);
+  EXPECT_EQ(origin.hits("/big.png"), 3u);
+  EXPECT_EQ(origin.validators_seen("/big.png").back(), "If-None-Match: \"f1\"");
+  EXPECT_EQ(ok(body("/big.png"), "hit"), plain);
+  EXPECT_EQ(origin.hits("/big.png"), 3u);
+  EXPECT_EQ(fetches("fresh"), 2);
+}
+
+TEST_F(RevalidationTest, AnotherOppoAppIsNeverAnsweredFromFreshness) {
+  fake_oppo_server two_apps(
+      {fake_oppo_server::default_oppo_app(), {"oppo-second", "second-secret"}});
+  config c = test_config(two_apps.base_url());
+  c.apps.push_back({"second-app", "second-app-secret", {"oppo-second", "second-secret"}, 0});
+  serve_cacheable("/big.png", "\"e1\"", "max-age=3600");
+  start(std::move(c));
+  ok(body("/big.png"), "miss");
+  const auto second_app = [&] {
+    return http_call("POST", gateway->url("/v4/image/oppo"), body("/big.png"),
+                     {basic_header("second-app", "second-app-secret")});
+  };
+  const auto other = second_app();
+  EXPECT_EQ(other.status, 200) << other.body;
+  EXPECT_EQ(other.header("x-cache"), "miss");
+  EXPECT_EQ(origin.hits("/big.png"), 2u);
+  EXPECT_EQ(second_app().header("x-cache"), "hit");  // fresh for the second app now
+  EXPECT_EQ(origin.hits("/big.png"), 2u);
+  EXPECT_EQ(fetches("fresh"), 1);
+}
+
+TEST_F(RevalidationTest, ARedirectIsNeverAnsweredFromFreshness) {
+  origin.redirect("/moved.png", origin.url("/big.png"));
+  origin.set_headers("/big.png", {{"ETag", "\"e1\""}, {"Cache-Control", "max-age=3600"}});
+  start();
+  ok(body("/moved.png"), "miss");
+  ok(body("/moved.png"), "hit");  // from the hash of the bytes, fetched again through the hop
+  EXPECT_EQ(origin.hits("/moved.png"), 2u);
+  EXPECT_EQ(origin.hits("/big.png"), 2u);
+  EXPECT_EQ(fetches("fresh"), 0);
 }
 
 }  // namespace

@@ -90,6 +90,7 @@ TEST(ConfigDefaults, EveryKeyButAppsHasItsSpecDefault) {
   EXPECT_EQ(c.fetch.max_redirects, 3);
   EXPECT_TRUE(c.fetch.allow_networks.empty());
   EXPECT_TRUE(c.fetch.revalidate);
+  EXPECT_EQ(c.fetch.max_fresh_s, 300);
   EXPECT_EQ(c.cache.max_entries, 100000u);
   EXPECT_EQ(c.log.level, log_level::info);
 }
@@ -145,7 +146,8 @@ constexpr const char* spec_example = R"({
     "timeout_ms": 10000,
     "max_redirects": 3,
     "allow_networks": [],
-    "revalidate": true
+    "revalidate": true,
+    "max_fresh_s": 300
   },
   "cache": { "max_entries": 100000 },
   "log": { "level": "info" }
@@ -188,7 +190,8 @@ TEST(ConfigValues, EveryKeyIsRead) {
              "proxy": "http://user:pw@egress:3128", "max_connections": 256},
     "images": {"big": {"width": 10, "height": 20, "max_bytes": 30},
                "small": {"width": 1, "height": 1, "max_bytes": 1}, "verify_decode": false},
-    "fetch": {"connect_timeout_ms": 6, "timeout_ms": 7, "max_redirects": 0, "revalidate": false},
+    "fetch": {"connect_timeout_ms": 6, "timeout_ms": 7, "max_redirects": 0, "revalidate": false,
+              "max_fresh_s": 0},
     "cache": {"max_entries": 0},
     "log": {"level": "debug"}
   })",
@@ -225,6 +228,7 @@ TEST(ConfigValues, EveryKeyIsRead) {
   EXPECT_EQ(c.fetch.timeout, 7ms);
   EXPECT_EQ(c.fetch.max_redirects, 0);
   EXPECT_FALSE(c.fetch.revalidate);
+  EXPECT_EQ(c.fetch.max_fresh_s, 0);
   EXPECT_EQ(c.cache.max_entries, 0u);
   EXPECT_EQ(c.log.level, log_level::debug);
 }
@@ -521,6 +525,11 @@ TEST(ConfigRanges, OutOfRangeValuesAreRefused) {
                       "oppo.max_connections: must be between 1 and 256");
   EXPECT_CONFIG_ERROR(with_app(R"("oppo": {"max_connections": 257})"), "oppo.max_connections");
   EXPECT_CONFIG_ERROR(with_app(R"("fetch": {"max_redirects": 11})"), "fetch.max_redirects");
+  EXPECT_CONFIG_ERROR(with_app(R"("fetch": {"max_fresh_s": 86401})"),
+                      "fetch.max_fresh_s: must be between 0 and 86400");
+  EXPECT_CONFIG_ERROR(with_app(R"("fetch": {"max_fresh_s": -1})"), "fetch.max_fresh_s");
+  EXPECT_CONFIG_ERROR(with_app(R"("fetch": {"max_fresh_s": "300"})"),
+                      "fetch.max_fresh_s: expected an integer");
   EXPECT_CONFIG_ERROR(with_app(R"("fetch": {"connect_timeout_ms": 0})"),
                       "fetch.connect_timeout_ms");
   EXPECT_CONFIG_ERROR(with_app(R"("fetch": {"timeout_ms": 0})"), "fetch.timeout_ms");

@@ -71,6 +71,135 @@ TEST(Revalidatable, NothingForNoStorePrivateOrAfterARedirect) {
   EXPECT_TRUE(revalidatable({.etag = "\"e\"", .cache_control = "x-no-store-ish"}));
 }
 
+// ---- freshness ------------------------------------------------------------------------------
+
+constexpr long long now_s = 1796040000;  // Mon, 30 Nov 2026 12:00:00 GMT, `date` above
+
+std::optional<long long> fresh_s(const origin_answer& answer) {
+  const auto left = freshness_left(answer, now_s);
+  if (!left) return std::nullopt;
+  return left->count();
+}
+
+TEST(Freshness, TheTestClockIsDate) { EXPECT_EQ(parse_http_date(date), now_s); }
+
+TEST(Freshness, MaxAgeAndSharedMaxAge) {
+  EXPECT_EQ(fresh_s({.cache_control = "max-age=60"}), 60);
+  EXPECT_EQ(fresh_s({.cache_control = "public, max-age=3600"}), 3600);
+  EXPECT_EQ(fresh_s({.cache_control = "MAX-AGE=60"}), 60);
+  EXPECT_EQ(fresh_s({.cache_control = "max-age=\"60\""}), 60);  // the quoted form is accepted
+  EXPECT_EQ(fresh_s({.cache_control = " ,max-age=60 , ,immutable"}), 60);  // empty elements
+  // s-maxage is for shared caches, as this one is: it wins over max-age.
+  EXPECT_EQ(fresh_s({.cache_control = "max-age=60, s-maxage=10"}), 10);
+  EXPECT_EQ(fresh_s({.cache_control = "s-maxage=600, max-age=0"}), 600);
+  // must-revalidate only forbids using a stale answer: a fresh one is used.
+  EXPECT_EQ(fresh_s({.cache_control = "max-age=60, must-revalidate"}), 60);
+  EXPECT_EQ(fresh_s({.cache_control = "max-age=60, proxy-revalidate"}), 60);
+  EXPECT_EQ(fresh_s({.date = date, .cache_control = "max-age=60"}), 60);
+  EXPECT_FALSE(fresh_s({.cache_control = "max-age=0"}));
+  // The same directive twice with the same value is no conflict.
+  EXPECT_EQ(fresh_s({.cache_control = "max-age=60, max-age=60"}), 60);
+}
+
+TEST(Freshness, TheAgeIsTakenOff) {
+  // Date ten seconds ago: ten of the sixty are spent.
+  EXPECT_EQ(fresh_s({.date = "Mon, 30 Nov 2026 11:59:50 GMT", .cache_control = "max-age=60"}), 50);
+  // A Date in the future (the origin's clock ahead) is no negative age.
+  EXPECT_EQ(fresh_s({.date = "Mon, 30 Nov 2026 12:00:30 GMT", .cache_control = "max-age=60"}), 60);
+  // Age (a cache on the way held it) when larger than what Date says.
+  EXPECT_EQ(fresh_s({.cache_control = "max-age=60", .age = "20"}), 40);
+  EXPECT_EQ(
+      fresh_s(
+          {.date = "Mon, 30 Nov 2026 11:59:30 GMT", .cache_control = "max-age=60", .age = "20"}),
+      30);
+  EXPECT_FALSE(fresh_s({.cache_control = "max-age=60", .age = "60"}));
+  EXPECT_FALSE(fresh_s({.date = "Mon, 30 Nov 2026 11:58:00 GMT", .cache_control = "max-age=60"}));
+}
+
+TEST(Freshness, ExpiresRelativeToDate) {
+  EXPECT_EQ(fresh_s({.date = date, .expires = "Mon, 30 Nov 2026 13:00:00 GMT"}), 3600);
+  // Dated an hour ago with an hour's lifetime: its age (by our clock) has used it up.
+  EXPECT_FALSE(fresh_s(
+      {.date = "Mon, 30 Nov 2026 11:00:00 GMT", .expires = "Mon, 30 Nov 2026 12:00:00 GMT"}));
+  // Without Date, against the moment it arrived.
+  EXPECT_EQ(fresh_s({.expires = "Mon, 30 Nov 2026 12:01:00 GMT"}), 60);
+  EXPECT_FALSE(fresh_s({.date = date, .expires = date}));
+  EXPECT_FALSE(fresh_s({.date = date, .expires = "Mon, 30 Nov 2026 11:00:00 GMT"}));
+  // max-age wins over Expires, both ways.
+  EXPECT_EQ(fresh_s({.date = date,
+                     .cache_control = "max-age=60",
+                     .expires = "Mon, 30 Nov 2026 13:00:00 GMT"}),
+            60);
+  EXPECT_EQ(fresh_s({.date = date, .cache_control = "max-age=600", .expires = date}), 600);
+}
+
+TEST(Freshness, NeverForNoCacheNoStorePrivateOrARedirect) {
+  EXPECT_FALSE(fresh_s({.cache_control = "no-cache, max-age=60"}));
+  EXPECT_FALSE(fresh_s({.cache_control = "max-age=60, No-Cache"}));
+  EXPECT_FALSE(fresh_s({.cache_control = "no-cache=\"set-cookie\", max-age=60"}));
+  EXPECT_FALSE(fresh_s({.cache_control = "max-age=60, no-store"}));
+  EXPECT_FALSE(fresh_s({.cache_control = "private, max-age=60"}));
+  EXPECT_FALSE(fresh_s({.cache_control = "private=\"x\", s-maxage=60"}));
+  EXPECT_FALSE(fresh_s({.cache_control = "max-age=60", .redirects = 1}));
+}
+
+TEST(Freshness, NeverHeuristic) {
+  EXPECT_FALSE(fresh_s({}));
+  EXPECT_FALSE(fresh_s({.etag = "\"e\"", .cache_control = "public"}));
+  // An old Last-Modified says nothing about how long the image stays.
+  EXPECT_FALSE(fresh_s({.last_modified = "Mon, 30 Nov 2025 12:00:00 GMT", .date = date}));
+}
+
+TEST(Freshness, MalformedOrConflictingDirectivesAreNotFresh) {
+  for (const std::string_view bad : {"max-age=abc",
+                                     "max-age=",
+                                     "max-age",
+                                     "max-age=-5",
+                                     "max-age=+5",
+                                     "max-age=1.5",
+                                     "max-age=1e3",
+                                     "max-age=0x10",
+                                     "max-age=60 60",
+                                     "max-age=60;",
+                                     "max-age =60",
+                                     "max-age=\"60",
+                                     "max-age=\"6 0\"",
+                                     "max-age=\"\"",
+                                     "=60",
+                                     "max-age=60, =",
+                                     "max-age=60, max-age=120",             // conflicting
+                                     "s-maxage=5, s-maxage=6, max-age=60",  // conflicting shared
+                                     "max-age=60, s-maxage=junk",  // a good one beside a bad one
+                                     "max-age=60, \"quoted-name\"",
+                                     "max-age=٦٠"}) {
+    EXPECT_FALSE(fresh_s({.cache_control = bad})) << bad;
+  }
+  // A garbage max-age does not fall back to Expires.
+  EXPECT_FALSE(fresh_s(
+      {.date = date, .cache_control = "max-age=x", .expires = "Mon, 30 Nov 2026 13:00:00 GMT"}));
+}
+
+TEST(Freshness, MalformedDatesAndAgesAreNotFresh) {
+  EXPECT_FALSE(fresh_s({.date = date, .expires = "0"}));  // "already expired" (RFC 9111 §5.3)
+  EXPECT_FALSE(fresh_s({.date = date, .expires = "tomorrow"}));
+  EXPECT_FALSE(fresh_s({.date = date, .expires = "Monday, 30-Nov-26 13:00:00 GMT"}));
+  // Two Expires lines, joined: not one date.
+  EXPECT_FALSE(fresh_s(
+      {.date = date, .expires = "Mon, 30 Nov 2026 13:00:00 GMT, Mon, 30 Nov 2026 14:00:00 GMT"}));
+  EXPECT_FALSE(fresh_s({.date = "yesterday", .cache_control = "max-age=60"}));
+  EXPECT_FALSE(fresh_s({.cache_control = "max-age=60", .age = "ten"}));
+  EXPECT_FALSE(fresh_s({.cache_control = "max-age=60", .age = "-1"}));
+  EXPECT_FALSE(fresh_s({.cache_control = "max-age=60", .age = "5, 5"}));  // two Age lines
+}
+
+TEST(Freshness, HugeValuesCountAsTwoToThe31) {
+  // RFC 9111 §1.2.2: too large to hold is 2^31 s (the caller caps it by fetch.max_fresh_s).
+  EXPECT_EQ(fresh_s({.cache_control = "max-age=99999999999999999999999999999"}), 2147483648LL);
+  EXPECT_EQ(fresh_s({.cache_control = "max-age=2147483649"}), 2147483648LL);
+  EXPECT_EQ(fresh_s({.cache_control = "max-age=2147483647"}), 2147483647LL);
+  EXPECT_FALSE(fresh_s({.cache_control = "max-age=60", .age = "99999999999999999999999"}));
+}
+
 remembered_image image(std::string digest, std::string etag = "\"e\"") {
   return {{std::move(etag), ""}, std::move(digest), {image_format::png, 984, 369}, 1000};
 }
@@ -113,6 +242,27 @@ TEST(RevalidationMemo, EntriesExpireAfterAtMost24Hours) {
   revalidation_memo short_lived(10, 5s);
   short_lived.remember("u", image_kind::big, image("d"), now);
   EXPECT_FALSE(short_lived.find("u", image_kind::big, now + 5s));
+}
+
+TEST(RevalidationMemo, FreshenRenewsTheSameImageOnly) {
+  revalidation_memo memo(10);
+  const auto now = revalidation_memo::clock::now();
+  remembered_image fresh = image("d1");
+  fresh.fresh_until = now + 60s;
+  fresh.fresh_for = "app|";
+  memo.remember("u", image_kind::big, fresh, now);
+  EXPECT_EQ(memo.find("u", image_kind::big, now)->fresh_until, now + 60s);
+  // A 304 for an image that another 200 replaced meanwhile renews nothing.
+  memo.freshen("u", image_kind::big, "d0", now + 600s, "other|");
+  EXPECT_EQ(memo.find("u", image_kind::big, now)->fresh_until, now + 60s);
+  EXPECT_EQ(memo.find("u", image_kind::big, now)->fresh_for, "app|");
+  memo.freshen("u", image_kind::big, "d1", now + 300s, "other|contain");
+  const auto renewed = memo.find("u", image_kind::big, now);
+  EXPECT_EQ(renewed->fresh_until, now + 300s);
+  EXPECT_EQ(renewed->fresh_for, "other|contain");
+  EXPECT_EQ(renewed->sent.etag, "\"e\"");
+  memo.freshen("absent", image_kind::big, "d1", now + 300s, "x");  // nothing to renew
+  EXPECT_EQ(memo.size(), 1u);
 }
 
 TEST(RevalidationMemo, BoundedLeastRecentlyUsedFirst) {

@@ -299,3 +299,31 @@ TEST(UrlRefusal, ReasonDoesNotEchoSecrets) {
 
 }  // namespace
 }  // namespace image_gateway
+
+namespace image_gateway {
+namespace {
+
+// check_url remembers recent verdicts per thread (issue 18): many URLs, each checked twice so
+// that they share and steal the remembered slots, each keep the verdict of their own text.
+TEST(CheckUrl, RememberedVerdictsBelongToTheirOwnUrl) {
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 300; ++i) {
+      const std::string n = std::to_string(i);
+      const url_check good = check_url("https://Host" + n + ".example/p" + n + ".png#f");
+      ASSERT_TRUE(good.parts) << n;
+      EXPECT_EQ(good.parts->host, "host" + n + ".example");
+      EXPECT_EQ(good.parts->normalised, "https://Host" + n + ".example/p" + n + ".png");
+      EXPECT_FALSE(good.refusal);
+      const url_check bad = check_url("ftp://host" + n + ".example/p.png");
+      EXPECT_FALSE(bad.parts);
+      ASSERT_TRUE(bad.refusal) << n;
+      EXPECT_NE(bad.refusal->find("ftp"), std::string::npos) << *bad.refusal;
+      EXPECT_TRUE(check_url("http://localhost/" + n).refusal);
+    }
+  }
+  // Longer than what is remembered: judged all the same.
+  EXPECT_TRUE(check_url("https://example.com/" + std::string(600, 'a')).parts);
+}
+
+}  // namespace
+}  // namespace image_gateway

@@ -66,7 +66,10 @@ struct fetch_config {
   milliseconds timeout{10000};
   int max_redirects = 3;
   std::vector<ip_network> allow_networks;
-  bool revalidate = true;  // SPEC §5 "Revalidation" (needs the upload cache)
+  bool revalidate = true;  // revalidation of fetched images (needs the upload cache)
+  // The longest an origin's stated freshness is trusted without asking it again, in seconds
+  // (0: never; at most 86400, the memo's own limit).
+  int max_fresh_s = 300;
 };
 
 struct cache_config {

@@ -1,5 +1,6 @@
 #pragma once
-// SPEC §5 "Revalidation": which answers may be revalidated later, and the memo of them.
+// Revalidation and freshness of fetched images (docs/api.md): which answers may be revalidated
+// later, for how long one may be used without asking its origin again, and the memo of them.
 
 #include <chrono>
 #include <cstddef>
@@ -23,13 +24,16 @@ struct validators {
   bool empty() const { return etag.empty() && last_modified.empty(); }
 };
 
-// The parts of a final 200 answer that decide whether it may be revalidated.
+// The parts of a final answer (200, or a 304 to a conditional request) that decide whether it
+// may be revalidated and how long it stays fresh. Header lines of one name come joined by ", ".
 struct origin_answer {
-  std::string_view etag;
-  std::string_view last_modified;
-  std::string_view date;
-  std::string_view cache_control;
+  std::string_view etag{};
+  std::string_view last_modified{};
+  std::string_view date{};
+  std::string_view cache_control{};
   int redirects = 0;
+  std::string_view expires{};
+  std::string_view age{};
 };
 
 // The validators worth remembering, or nullopt: nothing after a redirect (libcurl would send
@@ -37,6 +41,17 @@ struct origin_answer {
 // never used; a Last-Modified only when it is at least one second older than the answer's
 // Date (RFC 9110 §8.8.2.2: else the origin may change the image within that second unseen).
 std::optional<validators> revalidatable(const origin_answer& answer);
+
+// How much longer the answer stays fresh, counted from `now_s` (seconds since the epoch, the
+// moment it arrived), or nullopt when it is not fresh at all (RFC 9111 §4.2, for a shared
+// cache; never heuristic). The lifetime is Cache-Control s-maxage, else max-age, else Expires
+// minus Date; the age is the larger of now - Date and the Age field. Not fresh: after a
+// redirect; with no-store, no-cache or private (in any form); without any of the three; with a
+// malformed list, a malformed or conflicting (two different values) s-maxage or max-age, a
+// malformed Expires, Date or Age; when the age has reached the lifetime. A number of seconds
+// too large to hold counts as 2^31 (RFC 9111 §1.2.2): callers cap it. must-revalidate and
+// proxy-revalidate change nothing here: a stale answer is never used without asking.
+std::optional<std::chrono::seconds> freshness_left(const origin_answer& answer, long long now_s);
 
 // An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") as seconds since the epoch; nullopt for
 // anything else (the obsolete forms are not trusted as validators).
@@ -48,6 +63,10 @@ struct remembered_image {
   std::string sha256_hex;
   image_facts facts;
   std::size_t bytes = 0;
+  // Until when the image may be used without asking its origin (the default: never), and only
+  // by whom: the requester it was fetched (or last revalidated) for, e.g. its OPPO app and fit.
+  std::chrono::steady_clock::time_point fresh_until{};
+  std::string fresh_for{};
 };
 
 // Remembered images by URL and image kind, each for at most max_age, at most max_entries
@@ -65,6 +84,10 @@ class revalidation_memo {
   void remember(std::string_view url, image_kind kind, remembered_image image,
                 clock::time_point now);
   void forget(std::string_view url, image_kind kind);
+  // A 304 carrying freshness renews it, for `requester`, if the image remembered for the URL
+  // and kind still has this digest.
+  void freshen(std::string_view url, image_kind kind, std::string_view sha256_hex,
+               clock::time_point fresh_until, std::string_view requester);
 
   std::size_t size() const;
 

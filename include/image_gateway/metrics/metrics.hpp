@@ -158,7 +158,8 @@ struct registry {
                               "Requests refused with 429 by the per-app rate limit.",
                               {"app"}};
   counter_family fetches{"image_gateway_fetches_total",
-                         "Image fetches, by outcome (ok, blocked, too_large, failed, ...).",
+                         "Image fetches, by outcome (ok, not_modified, blocked, too_large, "
+                         "failed, ...; fresh: answered within the origin's freshness, no fetch).",
                          {"outcome"}};
   histogram_family fetch_duration{"image_gateway_fetch_duration_seconds",
                                   "Time to fetch one image from its origin.",
