@@ -173,7 +173,8 @@ int main(int argc, char** argv) {
     // gate's verification (libjpeg-turbo), and stb_image's decoder, which
     // decoded JPEGs before (its exported entry point in the gateway's own stb build).
     const std::span bytes(reinterpret_cast<const unsigned char*>(photo.data()), photo.size());
-    const std::size_t budget = fit_decode_budget(4000, 3000, photo.size());
+    const std::size_t budget =
+        fit_decode_budget(image_format::jpeg, 4000, 3000, photo.size(), 4000, 3000);
     const timing rgb = measure(rounds, [&] {
       if (!pixel_decode::decode_pixels(bytes, 3, budget).pixels) std::exit(1);
     });

@@ -214,9 +214,17 @@ TEST(FitImage, DecompressionBombFailsCleanlyOnTheBudget) {
 }
 
 TEST(FitImage, BudgetGrowsWithTheHeaderAndSaturates) {
-  EXPECT_EQ(fit_decode_budget(1000, 1000, 100), 24000000u + 200u + 8u * 1024 * 1024);
-  EXPECT_EQ(fit_decode_budget(0, 0, 0), 8u * 1024 * 1024);
-  EXPECT_EQ(fit_decode_budget(1 << 30, 1 << 30, SIZE_MAX), SIZE_MAX);
+  constexpr std::size_t state = 8u * 1024 * 1024;
+  // PNG: 28 bytes a header pixel and twice the file, whatever the decoded size.
+  EXPECT_EQ(fit_decode_budget(image_format::png, 1000, 1000, 100, 1, 1), 28000000u + 200u + state);
+  // JPEG: 4 bytes a decoded pixel, 8 a source pixel (a progressive file's coefficients).
+  EXPECT_EQ(fit_decode_budget(image_format::jpeg, 1000, 1000, 100, 125, 125),
+            62500u + 8000000u + state);
+  EXPECT_EQ(fit_decode_budget(image_format::jpeg, 1000, 1000, 100, 1000, 1000),
+            4000000u + 8000000u + state);
+  EXPECT_EQ(fit_decode_budget(image_format::png, 0, 0, 0, 0, 0), state);
+  EXPECT_EQ(fit_decode_budget(image_format::png, 1 << 30, 1 << 30, SIZE_MAX, 1, 1), SIZE_MAX);
+  EXPECT_EQ(fit_decode_budget(image_format::jpeg, 1 << 30, 1 << 30, 0, 1LL << 40, 1LL << 40), SIZE_MAX);
 }
 
 TEST(PrepareUpload, NoneChecksAsBefore) {
