@@ -146,7 +146,7 @@ bool compose(const pixel_decode::decoded_pixels& source, double source_per_pixel
 
 // Shrink-on-load leaves the final filter at least this factor of reduction (1: the decoder may
 // go down to the scaled size itself).
-constexpr long long shrink_margin = 1;
+constexpr long long shrink_margin = 2;
 
 }  // namespace
 
