@@ -2,8 +2,6 @@
 // encode, read back with a separate decoder; the caps, the bomb and the JPEG quality search.
 #include <gtest/gtest.h>
 
-#include <png.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -14,6 +12,7 @@
 #include "image/pixel_ops.hpp"
 #include "image_gateway/image/fit.hpp"
 #include "image_gateway/util/sample_images.hpp"
+#include "support/png16.hpp"
 #include "support/png_bytes.hpp"
 
 namespace image_gateway {
@@ -237,54 +236,6 @@ TEST(FitImage, BudgetGrowsWithTheHeaderAndSaturates) {
             SIZE_MAX);
 }
 
-// A 16-bit RGBA PNG written by libpng, Adam7-interlaced or not (zlib level 1, no filters: fast
-// to write at 16 MP). Top half: opaque red on the left, half-transparent blue on the right;
-// bottom half: opaque green.
-std::string png16_rgba(int width, int height, bool interlaced) {
-  std::vector<std::uint16_t> top(static_cast<std::size_t>(width) * 4);
-  std::vector<std::uint16_t> bottom(top.size());
-  for (int x = 0; x < width; ++x) {
-    const std::uint16_t left[4] = {65535, 0, 0, 65535};
-    const std::uint16_t right[4] = {0, 0, 65535, 32768};
-    const std::uint16_t green[4] = {0, 65535, 0, 65535};
-    for (std::size_t c = 0; c < 4; ++c) {
-      const auto at = static_cast<std::size_t>(x) * 4 + c;
-      top[at] = x < width / 2 ? left[c] : right[c];
-      bottom[at] = green[c];
-    }
-  }
-  // PNG stores 16-bit samples big-endian.
-  for (auto* row : {&top, &bottom}) {
-    for (std::uint16_t& sample : *row) {
-      sample = static_cast<std::uint16_t>((sample >> 8) | (sample << 8));
-    }
-  }
-  std::string out;
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-  png_infop info = png_create_info_struct(png);
-  png_set_write_fn(
-      png, &out,
-      [](png_structp p, png_bytep data, png_size_t size) {
-        static_cast<std::string*>(png_get_io_ptr(p))->append(reinterpret_cast<char*>(data), size);
-      },
-      [](png_structp) {});
-  png_set_compression_level(png, 1);
-  png_set_filter(png, 0, PNG_FILTER_NONE);
-  png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), 16,
-               PNG_COLOR_TYPE_RGBA, interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
-               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-  png_write_info(png, info);
-  const int passes = png_set_interlace_handling(png);
-  for (int pass = 0; pass < passes; ++pass) {
-    for (int y = 0; y < height; ++y) {
-      png_write_row(png, reinterpret_cast<png_const_bytep>((y < height / 2 ? top : bottom).data()));
-    }
-  }
-  png_write_end(png, nullptr);
-  png_destroy_write_struct(&png, &info);
-  return out;
-}
-
 // The square source contained in 984x369: a 369x369 picture at x = 307, transparent bars.
 void expect_quadrants(const fitted_image& fitted) {
   EXPECT_TRUE(fitted.fitted);
@@ -309,7 +260,7 @@ void expect_quadrants(const fitted_image& fitted) {
 // largest pass are 112 MB at once in stb) was refused at 24 bytes a pixel of budget.
 TEST(FitImage, SixteenBitInterlacedRgbaPngIsFitted) {
   for (const bool interlaced : {true, false}) {
-    const std::string source = png16_rgba(2000, 2000, interlaced);
+    const std::string source = png16::quadrants(2000, 2000, interlaced);
     auto fitted = fit(source, big, fit_mode::contain);
     ASSERT_TRUE(fitted) << "interlaced " << interlaced << ": " << fitted.error().detail;
     expect_quadrants(fitted.value());
@@ -318,7 +269,7 @@ TEST(FitImage, SixteenBitInterlacedRgbaPngIsFitted) {
 
 // The worst PNG the source caps let in: 16,777,216 pixels, 16-bit, interlaced, RGBA.
 TEST(FitImage, LargestSixteenBitInterlacedRgbaPngIsFitted) {
-  const std::string source = png16_rgba(4096, 4096, true);
+  const std::string source = png16::quadrants(4096, 4096, true);
   ASSERT_LE(source.size(), fit_limits{}.max_source_bytes);
   auto fitted = fit(source, big, fit_mode::contain);
   ASSERT_TRUE(fitted) << fitted.error().detail;
