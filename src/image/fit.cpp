@@ -230,6 +230,15 @@ result<fitted_image> fit_inspected(shared_bytes source, const image_facts& facts
   pixel_decode::decoded_pixels decoded =
       pixel_decode::decode_pixels(bytes, is_png ? 4 : 3, budget, shrink);
   if (!decoded.pixels) return pixel_decode::decode_failure(decoded, budget, field);
+  // The decoder read the same header stb's reader did; should they ever differ, the geometry
+  // below (planned on stb's reading) would not fit the pixels.
+  const auto scaled_side = [&](int side) {
+    return (static_cast<long long>(side) * decoded.scale_eighths + 7) / 8;
+  };
+  if (decoded.width != scaled_side(facts.width) || decoded.height != scaled_side(facts.height)) {
+    return error(error_kind::image_undecodable, field,
+                 "image does not decode (its data is not the size its header says)");
+  }
   double source_per_pixel = 8.0 / decoded.scale_eighths;
   bool transparent = false;
   const int box =
