@@ -99,58 +99,77 @@ std::vector<unsigned char> flatten(const canvas& image, rgb background) {
   return out;
 }
 
-// The decoded source scaled into a target-sized canvas as plan_fit says.
-bool compose(const pixel_decode::decoded_pixels& source, const fit_plan& plan, fit_mode mode,
-             canvas& target) {
+// The decoded source scaled into a target-sized canvas as `plan` (made for the source's full
+// width x height) says. The decoder may have shrunk it on load: each decoded pixel stands for
+// `source_per_pixel` source pixels (8 / M at a JPEG's DCT scale M/8, k after a box reduction by
+// k; the last row and column may stand for fewer, hence the fractions below).
+bool compose(const pixel_decode::decoded_pixels& source, double source_per_pixel, int full_width,
+             int full_height, const fit_plan& plan, fit_mode mode, canvas& target) {
   const int channels = target.channels;
-  if (mode == fit_mode::contain) {
-    const auto width = static_cast<int>(plan.scaled_width);
-    const auto height = static_cast<int>(plan.scaled_height);
-    unsigned char* corner = target.at(plan.x, plan.y);
-    if (width == source.width && height == source.height) {  // already the right size
-      const std::size_t row = static_cast<std::size_t>(width) * static_cast<std::size_t>(channels);
-      for (int y = 0; y < height; ++y) {
-        std::memcpy(corner + static_cast<std::size_t>(y) * target.stride(),
-                    source.pixels.get() + static_cast<std::size_t>(y) * row, row);
-      }
-      return true;
-    }
-    return pixel_ops::resize(source.pixels.get(), source.width, source.height, channels, 0.0, 0.0,
-                             1.0, 1.0, corner, width, height, static_cast<int>(target.stride()));
-  }
-  // cover: the window of the scaled image, as fractions of the source.
-  const auto scaled_w = static_cast<double>(plan.scaled_width);
-  const auto scaled_h = static_cast<double>(plan.scaled_height);
-  const double s0 = static_cast<double>(plan.x) / scaled_w;
-  const double t0 = static_cast<double>(plan.y) / scaled_h;
-  const double s1 = static_cast<double>(plan.x + target.width) / scaled_w;
-  const double t1 = static_cast<double>(plan.y + target.height) / scaled_h;
-  if (plan.scaled_width == source.width && plan.scaled_height == source.height) {
+  // The window of the scaled image that lands on the canvas, and where: contain shows all of it
+  // at (plan.x, plan.y), cover a target-sized window from (plan.x, plan.y) at (0, 0).
+  const bool contain = mode == fit_mode::contain;
+  const long long window_x = contain ? 0 : plan.x;
+  const long long window_y = contain ? 0 : plan.y;
+  const long long window_width = contain ? plan.scaled_width : target.width;
+  const long long window_height = contain ? plan.scaled_height : target.height;
+  unsigned char* corner = contain ? target.at(plan.x, plan.y) : target.at(0, 0);
+  if (plan.scaled_width == source.width && plan.scaled_height == source.height) {  // no scaling
     const std::size_t row =
         static_cast<std::size_t>(source.width) * static_cast<std::size_t>(channels);
-    for (int y = 0; y < target.height; ++y) {
-      std::memcpy(target.at(0, y),
-                  source.pixels.get() + static_cast<std::size_t>(y + plan.y) * row +
-                      static_cast<std::size_t>(plan.x) * static_cast<std::size_t>(channels),
-                  target.stride());
+    const std::size_t length =
+        static_cast<std::size_t>(window_width) * static_cast<std::size_t>(channels);
+    for (long long y = 0; y < window_height; ++y) {
+      std::memcpy(corner + static_cast<std::size_t>(y) * target.stride(),
+                  source.pixels.get() + static_cast<std::size_t>(y + window_y) * row +
+                      static_cast<std::size_t>(window_x) * static_cast<std::size_t>(channels),
+                  length);
     }
     return true;
   }
+  // The window as fractions of the decoded image: of the scaled image, times the share of the
+  // decoded image the source covers (1 for a full decode).
+  const double cover_x = full_width / (source_per_pixel * source.width);
+  const double cover_y = full_height / (source_per_pixel * source.height);
+  const auto scaled_w = static_cast<double>(plan.scaled_width);
+  const auto scaled_h = static_cast<double>(plan.scaled_height);
+  const double s0 = static_cast<double>(window_x) / scaled_w * cover_x;
+  const double t0 = static_cast<double>(window_y) / scaled_h * cover_y;
+  const double s1 =
+      std::min(1.0, static_cast<double>(window_x + window_width) / scaled_w * cover_x);
+  const double t1 =
+      std::min(1.0, static_cast<double>(window_y + window_height) / scaled_h * cover_y);
   return pixel_ops::resize(source.pixels.get(), source.width, source.height, channels, s0, t0, s1,
-                           t1, target.pixels.data(), target.width, target.height,
-                           static_cast<int>(target.stride()));
+                           t1, corner, static_cast<int>(window_width),
+                           static_cast<int>(window_height), static_cast<int>(target.stride()));
 }
+
+// Shrink-on-load leaves the final filter at least this factor of reduction (1: the decoder may
+// go down to the scaled size itself).
+constexpr long long shrink_margin = 2;
 
 }  // namespace
 
-std::size_t fit_decode_budget(int width, int height, std::size_t source_bytes) {
-  constexpr std::size_t bytes_per_pixel = 24;
+std::size_t fit_decode_budget(image_format format, int width, int height, std::size_t source_bytes,
+                              long long decoded_width, long long decoded_height) {
   constexpr std::size_t state = 8 * 1024 * 1024;
-  const std::size_t pixels = saturating_mul(static_cast<std::size_t>(std::max(width, 0)),
-                                            static_cast<std::size_t>(std::max(height, 0)));
-  return saturating_add(
-      saturating_add(saturating_mul(pixels, bytes_per_pixel), saturating_mul(source_bytes, 2)),
-      state);
+  const auto side = [](long long length) {
+    return static_cast<std::size_t>(std::max(length, 0LL));
+  };
+  const std::size_t pixels = saturating_mul(side(width), side(height));
+  std::size_t need = 0;
+  if (format == image_format::png) {
+    constexpr std::size_t png_bytes_per_pixel = 28;
+    need = saturating_add(saturating_mul(pixels, png_bytes_per_pixel),
+                          saturating_mul(source_bytes, 2));
+  } else {
+    constexpr std::size_t decoded_bytes_per_pixel = 4;
+    constexpr std::size_t coefficient_bytes_per_pixel = 8;
+    need = saturating_add(saturating_mul(saturating_mul(side(decoded_width), side(decoded_height)),
+                                         decoded_bytes_per_pixel),
+                          saturating_mul(pixels, coefficient_bytes_per_pixel));
+  }
+  return saturating_add(need, state);
 }
 
 std::optional<quality_choice> highest_fitting_quality(
@@ -187,29 +206,69 @@ result<fitted_image> fit_inspected(shared_bytes source, const image_facts& facts
   }
   if (auto problem = decode_precheck(bytes, field)) return std::move(*problem);
 
+  // What the fit needs of the source: the scaled size (the whole of it for contain, the part
+  // cover crops from it included, so the final filter only ever shrinks).
+  const fit_plan plan =
+      plan_fit(facts.width, facts.height, target.width, target.height, options.mode);
+  pixel_decode::shrink_on_load shrink;
+  if (options.shrink_on_load) {
+    shrink = {plan.scaled_width * shrink_margin, plan.scaled_height * shrink_margin};
+  }
   // Decode: RGBA for a PNG (any transparency, palette or tRNS included, shows in the alpha),
-  // RGB for a JPEG.
-  const std::size_t budget = fit_decode_budget(facts.width, facts.height, source.size());
-  const int decode_channels = facts.format == image_format::png ? 4 : 3;
+  // RGB for a JPEG, which libjpeg-turbo may scale down in the DCT.
+  const bool is_png = facts.format == image_format::png;
+  long long decoded_width = facts.width;
+  long long decoded_height = facts.height;
+  if (!is_png && options.shrink_on_load) {
+    const int eighths =
+        jpeg_scale_eighths(facts.width, facts.height, shrink.min_width, shrink.min_height);
+    decoded_width = (decoded_width * eighths + 7) / 8;
+    decoded_height = (decoded_height * eighths + 7) / 8;
+  }
+  const std::size_t budget = fit_decode_budget(facts.format, facts.width, facts.height,
+                                               source.size(), decoded_width, decoded_height);
   pixel_decode::decoded_pixels decoded =
-      pixel_decode::decode_pixels(bytes, decode_channels, budget);
+      pixel_decode::decode_pixels(bytes, is_png ? 4 : 3, budget, shrink);
   if (!decoded.pixels) return pixel_decode::decode_failure(decoded, budget, field);
-  const std::size_t count =
-      static_cast<std::size_t>(decoded.width) * static_cast<std::size_t>(decoded.height);
-  if (decoded.channels == 4 && !has_transparency(decoded.pixels.get(), count)) {
-    drop_alpha(decoded.pixels.get(), count);
+  // The decoder read the same header stb's reader did; should they ever differ, the geometry
+  // below (planned on stb's reading) would not fit the pixels.
+  const auto scaled_side = [&](int side) {
+    return (static_cast<long long>(side) * decoded.scale_eighths + 7) / 8;
+  };
+  if (decoded.width != scaled_side(facts.width) || decoded.height != scaled_side(facts.height)) {
+    return error(error_kind::image_undecodable, field,
+                 "image does not decode (its data is not the size its header says)");
+  }
+  double source_per_pixel = 8.0 / decoded.scale_eighths;
+  bool transparent = false;
+  const int box =
+      options.shrink_on_load && is_png
+          ? box_reduction_factor(decoded.width, decoded.height, shrink.min_width, shrink.min_height)
+          : 1;
+  if (box > 1) {
+    transparent = pixel_ops::box_reduce(decoded.pixels.get(), decoded.width, decoded.height,
+                                        decoded.channels, box);
+    decoded.width = (decoded.width + box - 1) / box;
+    decoded.height = (decoded.height + box - 1) / box;
+    source_per_pixel = box;
+  } else if (decoded.channels == 4) {
+    transparent =
+        has_transparency(decoded.pixels.get(), static_cast<std::size_t>(decoded.width) *
+                                                   static_cast<std::size_t>(decoded.height));
+  }
+  if (decoded.channels == 4 && !transparent) {
+    drop_alpha(decoded.pixels.get(),
+               static_cast<std::size_t>(decoded.width) * static_cast<std::size_t>(decoded.height));
     decoded.channels = 3;
   }
 
-  const fit_plan plan =
-      plan_fit(decoded.width, decoded.height, target.width, target.height, options.mode);
   // contain leaves bars of the background; cover's picture covers every pixel, so its canvas
   // needs no fill.
   canvas fitted =
       options.mode == fit_mode::contain
           ? blank_canvas(target.width, target.height, decoded.channels, options.background)
           : sized_canvas(target.width, target.height, decoded.channels);
-  if (!compose(decoded, plan, options.mode, fitted)) {
+  if (!compose(decoded, source_per_pixel, facts.width, facts.height, plan, options.mode, fitted)) {
     return error(error_kind::image_undecodable, field, "image could not be scaled (out of memory)");
   }
   decoded.pixels.reset();  // the source's pixels are no longer needed while encoding

@@ -57,4 +57,22 @@ fit_plan plan_fit(int source_width, int source_height, int target_width, int tar
   return plan;
 }
 
+int jpeg_scale_eighths(int width, int height, long long min_width, long long min_height) {
+  for (int eighths = 1; eighths < 8; ++eighths) {
+    const auto scaled = [eighths](int side) {
+      return static_cast<long long>((static_cast<wide>(side) * static_cast<wide>(eighths) + 7) / 8);
+    };
+    if (scaled(width) >= min_width && scaled(height) >= min_height) return eighths;
+  }
+  return 8;
+}
+
+int box_reduction_factor(int width, int height, long long min_width, long long min_height) {
+  // floor(side / k) >= min is enough for ceil(side / k) >= min, and never gives less than
+  // k = 1 would.
+  const long long factor =
+      std::min(width / std::max(1LL, min_width), height / std::max(1LL, min_height));
+  return static_cast<int>(std::max(1LL, factor));
+}
+
 }  // namespace image_gateway

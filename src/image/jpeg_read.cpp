@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "image_gateway/image/fit_geometry.hpp"
 #include "pixel_decode.hpp"
 
 // libjpeg's header needs size_t and FILE declared before it.
@@ -81,14 +82,17 @@ struct raw_pixels {
   int width = 0;
   int height = 0;
   int components = 0;
+  int scale_eighths = 8;
   bool cmyk = false;  // Adobe CMYK as stored (inverted), to be converted by the caller
 };
 
 // Channels 0 (verification) takes libjpeg's default output; 3 and 4 ask for RGB or RGBA, and
 // CMYK files then come out as CMYK, converted by the caller. (Verifying in the file's own
-// colour space, or with the fast IDCT, was no faster: bench/fit_bench.)
+// colour space, or with the fast IDCT, was no faster: bench/fit_bench.) The budget is checked
+// on the output at the chosen scale, from libjpeg's own reading of the header, so a file whose
+// header says something else to stb's reader is still held to it.
 bool decode_into(std::span<const unsigned char> bytes, int channels, std::size_t budget_bytes,
-                 error_manager& errors, raw_pixels& out) {
+                 shrink_on_load shrink, error_manager& errors, raw_pixels& out) {
   jpeg_decompress_struct info{};
   info.err = jpeg_std_error(&errors.base);
   errors.base.error_exit = jump_out;
@@ -110,6 +114,13 @@ bool decode_into(std::span<const unsigned char> bytes, int channels, std::size_t
     info.out_color_space = JCS_CMYK;
   } else {
     info.out_color_space = channels == 4 ? JCS_EXT_RGBA : JCS_RGB;
+  }
+  if (shrink.min_width > 0 && shrink.min_height > 0 && info.image_width > 0 &&
+      info.image_height > 0) {
+    info.scale_num = static_cast<unsigned>(jpeg_scale_eighths(static_cast<int>(info.image_width),
+                                                              static_cast<int>(info.image_height),
+                                                              shrink.min_width, shrink.min_height));
+    info.scale_denom = 8;
   }
   jpeg_calc_output_dimensions(&info);
 
@@ -135,8 +146,12 @@ bool decode_into(std::span<const unsigned char> bytes, int channels, std::size_t
   }
   // Every row is out: the rest of the file (to EOI) cannot change a pixel, so it is not read
   // (no jpeg_finish_decompress).
-  out = {pixels, static_cast<int>(info.output_width), static_cast<int>(info.output_height),
-         info.out_color_components, cmyk && channels != 0};
+  out = {pixels,
+         static_cast<int>(info.output_width),
+         static_cast<int>(info.output_height),
+         info.out_color_components,
+         static_cast<int>(info.scale_num * 8 / info.scale_denom),
+         cmyk && channels != 0};
   jpeg_destroy_decompress(&info);
   return true;
 }
@@ -163,11 +178,11 @@ void release(void* pixels) { std::free(pixels); }
 }  // namespace
 
 decoded_pixels decode_jpeg(std::span<const unsigned char> bytes, int channels,
-                           std::size_t budget_bytes) {
+                           std::size_t budget_bytes, shrink_on_load shrink) {
   decoded_pixels result;
   error_manager errors{};
   raw_pixels raw;
-  if (!decode_into(bytes, channels, budget_bytes, errors, raw)) {
+  if (!decode_into(bytes, channels, budget_bytes, shrink, errors, raw)) {
     result.over_budget = errors.over_budget;
     result.why = errors.message[0] != '\0' ? errors.message : "over budget";
     return result;
@@ -182,6 +197,7 @@ decoded_pixels decode_jpeg(std::span<const unsigned char> bytes, int channels,
   result.width = raw.width;
   result.height = raw.height;
   result.channels = raw.components;
+  result.scale_eighths = raw.scale_eighths;
   return result;
 }
 

@@ -7,10 +7,10 @@
 namespace image_gateway::pixel_decode {
 
 decoded_pixels decode_pixels(std::span<const unsigned char> bytes, int channels,
-                             std::size_t budget_bytes) {
+                             std::size_t budget_bytes, shrink_on_load shrink) {
   const auto format = sniff_format(bytes);
   if (format == image_format::png) return decode_png(bytes, channels, budget_bytes);
-  if (format == image_format::jpeg) return decode_jpeg(bytes, channels, budget_bytes);
+  if (format == image_format::jpeg) return decode_jpeg(bytes, channels, budget_bytes, shrink);
   decoded_pixels refused;
   refused.why = "not a PNG or JPEG image";
   return refused;

@@ -15,6 +15,15 @@ bool resize(const unsigned char* in, int in_width, int in_height, int channels, 
             double t0, double s1, double t1, unsigned char* out, int out_width, int out_height,
             int out_stride);
 
+// Shrink-on-load for a decoded PNG: the image reduced in place by the integer factor k, each
+// output pixel the mean of a k x k box of input pixels (at the right and bottom edges, of the
+// pixels there are), so it becomes ceil(width / k) x ceil(height / k). Means are taken in linear
+// light, as `resize` filters, and with 4 channels weighted by alpha (premultiplied: a transparent
+// pixel's colour counts for nothing, which straight averaging would let bleed into the edge).
+// Cheap (integer sums and table look-ups) next to the filter, which then only has the reduced
+// image to read. Returns true when any input alpha (4 channels) is below 255.
+bool box_reduce(unsigned char* pixels, int width, int height, int channels, int k);
+
 // The gateway's PNG compression: level 3 gives files about a third smaller than
 // stb_image_write's in less CPU; 6 saves another ~9 % for 5x the CPU (bench/fit_bench).
 inline constexpr int png_zlib_level = 3;

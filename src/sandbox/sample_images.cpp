@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 namespace image_gateway::samples {
@@ -332,6 +333,20 @@ std::optional<rgba_image> decode_rgba(const std::string& bytes) {
                     data + static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * 4);
   stbi_image_free(data);
   return out;
+}
+
+double psnr(const rgba_image& a, const rgba_image& b) {
+  if (a.width != b.width || a.height != b.height || a.pixels.size() != b.pixels.size()) {
+    return std::nan("");
+  }
+  double squares = 0;
+  for (std::size_t i = 0; i < a.pixels.size(); ++i) {
+    const double d = static_cast<double>(a.pixels[i]) - static_cast<double>(b.pixels[i]);
+    squares += d * d;
+  }
+  if (squares == 0) return std::numeric_limits<double>::infinity();
+  const double mean = squares / static_cast<double>(a.pixels.size());
+  return 10.0 * std::log10(255.0 * 255.0 / mean);
 }
 
 }  // namespace image_gateway::samples

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <future>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,7 @@
 #include "image_gateway/metrics/metrics.hpp"
 #include "image_gateway/util/sample_images.hpp"
 #include "integration/error_assertions.hpp"
+#include "support/png16.hpp"
 
 namespace image_gateway::testing {
 namespace {
@@ -105,6 +107,24 @@ TEST_F(FitTest, CoverTurnsALargeJpegIntoTheIcon) {
   const auto image = decoded(file);
   EXPECT_EQ(image.width, 144);
   EXPECT_EQ(image.height, 144);
+}
+
+// Issue 16: a 2000x2000 16-bit interlaced RGBA PNG (an 84 KB logo) was refused with 51 "needs
+// more than 104556238 bytes of memory", far inside the source caps.
+TEST_F(FitTest, SixteenBitInterlacedRgbaPngIsFitted) {
+  origin.serve("/logo16.png", png16::quadrants(2000, 2000, true));
+  auto& gw = start();
+  const auto response = post_images(gw, body("/logo16.png", "", {{"fit", "contain"}}));
+  const auto image = decoded(uploaded(response, "big_picture_id"));
+  ASSERT_EQ(image.width, 984);
+  ASSERT_EQ(image.height, 369);
+  // The square picture sits at x 307..675: red top left, half-transparent blue top right,
+  // green below; transparent bars.
+  const unsigned char* red = image.at(307 + 90, 90);
+  EXPECT_EQ(std::vector<int>(red, red + 4), (std::vector<int>{255, 0, 0, 255}));
+  EXPECT_NEAR(image.at(307 + 280, 90)[3], 128, 2);
+  EXPECT_EQ(image.at(307 + 180, 280)[1], 255);
+  EXPECT_EQ(image.at(100, 180)[3], 0);
 }
 
 TEST_F(FitTest, BothPicturesAreFittedInOneRequest) {

@@ -154,5 +154,45 @@ TEST(FitTypes, CacheTagSeparatesWhatLooksDifferent) {
   EXPECT_EQ(fit_cache_tag(fit_mode::cover, rgb{1, 2, 3}), "cover");
 }
 
+// Shrink-on-load never leaves fewer pixels than asked for, and takes the most it can.
+TEST(ShrinkOnLoadScale, JpegTakesTheSmallestEighthThatLeavesEnough) {
+  EXPECT_EQ(jpeg_scale_eighths(4000, 3000, 492, 369), 1);  // 500x375
+  EXPECT_EQ(jpeg_scale_eighths(4000, 3000, 501, 369), 2);  // 1/8 is 500 wide
+  EXPECT_EQ(jpeg_scale_eighths(4000, 3000, 500, 376), 2);  // 1/8 is 375 high
+  EXPECT_EQ(jpeg_scale_eighths(4000, 3000, 1500, 1125), 3);
+  EXPECT_EQ(jpeg_scale_eighths(4000, 3000, 3501, 1), 8);
+  EXPECT_EQ(jpeg_scale_eighths(4001, 3001, 501, 376), 1);  // ceil: 4001 / 8 -> 501
+  EXPECT_EQ(jpeg_scale_eighths(100, 100, 984, 369), 8);    // growing: a full decode
+  for (int width : {1, 7, 9, 983, 4000, 16383}) {
+    for (long long need : {1LL, 3LL, 144LL, 369LL, 984LL}) {
+      const int m = jpeg_scale_eighths(width, width, need, need);
+      const long long side = (static_cast<long long>(width) * m + 7) / 8;
+      if (m < 8) {
+        EXPECT_GE(side, need) << width << " " << need;
+      }
+      if (m > 1) {
+        EXPECT_LT((static_cast<long long>(width) * (m - 1) + 7) / 8, need);
+      }
+    }
+  }
+}
+
+TEST(ShrinkOnLoadScale, BoxTakesTheLargestFactorThatLeavesEnough) {
+  EXPECT_EQ(box_reduction_factor(1920, 1080, 984, 554), 1);
+  EXPECT_EQ(box_reduction_factor(1920, 1080, 656, 369), 2);
+  EXPECT_EQ(box_reduction_factor(1920, 1080, 256, 144), 7);  // 275x155
+  EXPECT_EQ(box_reduction_factor(4096, 4096, 369, 369), 11);
+  EXPECT_EQ(box_reduction_factor(100, 100, 984, 369), 1);
+  for (int width : {1, 7, 983, 1920, 16383}) {
+    for (long long need : {1LL, 3LL, 144LL, 369LL}) {
+      const int k = box_reduction_factor(width, width, need, need);
+      EXPECT_GE(k, 1);
+      if (k > 1) {
+        EXPECT_GE((width + k - 1) / k, need) << width << " " << need;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace image_gateway

@@ -84,6 +84,62 @@ TEST(JpegDecode, ProgressiveCoefficientsCountAgainstTheBudget) {
   EXPECT_FALSE(verify_decode(bytes_of(progressive), "big_picture_url").has_value());
 }
 
+// Shrink-on-load: the smallest DCT scale M/8 that leaves at least the pixels asked for, each
+// side ceil(side * M / 8); the colour survives the scaling.
+TEST(JpegDecode, ShrinkOnLoadPicksTheSmallestScaleThatLeavesEnough) {
+  const std::string jpeg = encode(4000, 3000, {90, 120, 150}, {});
+  const struct {
+    pixel_decode::shrink_on_load shrink;
+    int eighths;
+    int width;
+    int height;
+  } cases[] = {
+      {{492, 369}, 1, 500, 375},      // contain to 984x369: 1/8 still covers 492x369
+      {{501, 369}, 2, 1000, 750},     // one column more than 1/8 gives: 2/8
+      {{1500, 1125}, 3, 1500, 1125},  // exactly 3/8
+      {{3999, 2999}, 8, 4000, 3000},  // nothing smaller leaves enough: full size
+      {{0, 0}, 8, 4000, 3000},        // no shrink asked
+  };
+  for (const auto& c : cases) {
+    const auto decoded =
+        pixel_decode::decode_pixels(bytes_of(jpeg), 3, 256 * 1024 * 1024, c.shrink);
+    ASSERT_TRUE(decoded.pixels) << decoded.why;
+    EXPECT_EQ(decoded.scale_eighths, c.eighths);
+    EXPECT_EQ(decoded.width, c.width);
+    EXPECT_EQ(decoded.height, c.height);
+    expect_near(decoded.pixels.get() + (static_cast<std::size_t>(decoded.height / 2) *
+                                            static_cast<std::size_t>(decoded.width) +
+                                        static_cast<std::size_t>(decoded.width / 2)) *
+                                           3,
+                {90, 120, 150});
+  }
+}
+
+// The budget holds at every scale: checked on the output at the chosen scale plus, for a
+// progressive file, the coefficients of the whole image (kept at every scale).
+TEST(JpegDecode, ScaledDecodeIsBudgetedAtItsScale) {
+  const std::string baseline = encode(2000, 1600, {90, 120, 150}, {});
+  const std::string progressive = encode(2000, 1600, {90, 120, 150}, {JCS_RGB, 3, true});
+  const pixel_decode::shrink_on_load eighth{250, 200};  // 1/8: 250x200x3 = 150,000 bytes
+  // Enough for 1/8 of the baseline file, far from its 9.6 MB full size.
+  constexpr std::size_t small = 1000 * 1000;
+  EXPECT_TRUE(pixel_decode::decode_pixels(bytes_of(baseline), 3, small, eighth).pixels);
+  const auto full = pixel_decode::decode_pixels(bytes_of(baseline), 3, small);
+  EXPECT_FALSE(full.pixels);
+  EXPECT_TRUE(full.over_budget);
+  // The progressive file keeps 9.6 MB of coefficients (4:2:0: 3 bytes a pixel) whatever the
+  // scale.
+  const auto scaled = pixel_decode::decode_pixels(bytes_of(progressive), 3, small, eighth);
+  EXPECT_FALSE(scaled.pixels);
+  EXPECT_TRUE(scaled.over_budget);
+  EXPECT_TRUE(
+      pixel_decode::decode_pixels(bytes_of(progressive), 3, 10 * 1000 * 1000, eighth).pixels);
+  // And at 1/8 the output alone can still be over a tiny budget.
+  const auto tiny = pixel_decode::decode_pixels(bytes_of(baseline), 3, 100 * 1000, eighth);
+  EXPECT_FALSE(tiny.pixels);
+  EXPECT_TRUE(tiny.over_budget);
+}
+
 // Adobe CMYK (stored inverted: 255 is no ink) comes out as RGB for the fit, the way stb
 // converted it: each colour times K over 255.
 TEST(JpegDecode, CmykBecomesRgb) {

@@ -22,4 +22,14 @@ struct fit_plan {
 fit_plan plan_fit(int source_width, int source_height, int target_width, int target_height,
                   fit_mode mode);
 
+// Shrink-on-load: how far a decoder may reduce a width x height source before the final filter
+// and still leave at least min_width x min_height pixels (so that filter only ever shrinks).
+// Requires positive sizes.
+//  - JPEG (libjpeg-turbo's DCT scaling, each side ceil(side * M / 8)): the smallest M in 1..8
+//    that leaves enough; 8 (a full decode) when no smaller one does.
+//  - PNG (a box reduction by an integer factor k, each side ceil(side / k)): the largest k that
+//    leaves enough; 1 when none does.
+int jpeg_scale_eighths(int width, int height, long long min_width, long long min_height);
+int box_reduction_factor(int width, int height, long long min_width, long long min_height);
+
 }  // namespace image_gateway

@@ -55,4 +55,9 @@ struct rgba_image {
 };
 std::optional<rgba_image> decode_rgba(const std::string& bytes);
 
+// Peak signal-to-noise ratio of `b` against the reference `a`, in dB over the R, G, B and A of
+// every pixel (40 dB and more: no difference anyone sees); +infinity when they are equal, NaN
+// when their sizes differ. How shrink-on-load is compared with the full decode (tests, bench).
+double psnr(const rgba_image& a, const rgba_image& b);
+
 }  // namespace image_gateway::samples
