@@ -5,7 +5,10 @@
 #include "owned_lock.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -82,6 +85,25 @@ return {id, ttl}
 
 std::string random_owner() { return random_hex(16); }
 
+constexpr std::chrono::seconds republish_look_every{1};
+
+// A steady-clock moment as Unix ms (what Redis's PXAT takes).
+long long unix_ms_at(std::chrono::steady_clock::time_point at) {
+  const auto ends = std::chrono::system_clock::now() +
+                    std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                        at - std::chrono::steady_clock::now());
+  return std::chrono::duration_cast<milliseconds>(ends.time_since_epoch()).count();
+}
+
+// The run_id line of INFO server: another one means another Redis (restarted, or failed over).
+std::string run_id_of(const redis::reply& info) {
+  if (info.kind != redis::reply::type::bulk) return "";
+  const auto at = info.text.find("run_id:");
+  if (at == std::string::npos) return "";
+  const auto end = info.text.find_first_of("\r\n", at);
+  return info.text.substr(at + 7, end == std::string::npos ? std::string::npos : end - at - 7);
+}
+
 std::string flat(const upload_key& key) { return upload_cache::flatten(key); }
 
 api_error waited_too_long() {
@@ -119,6 +141,11 @@ struct upload_flight::impl {
   std::optional<replay_queue> replays;  // with Redis: what waits for it to answer again
   std::mutex mutex;
   std::unordered_map<std::string, std::shared_ptr<flight>> flights;
+  // When to look next whether Redis is another one (its run_id), whether the local ids are being
+  // written to it, and the run_id of the Redis they were last all written to.
+  std::atomic<clock::rep> next_look{0};
+  std::atomic<bool> republishing{false};
+  std::string published_to;  // touched by the one republishing coroutine only
 
   void finish(const std::string& name, const std::shared_ptr<flight>& f,
               std::optional<result<std::string>> outcome) {
@@ -172,14 +199,9 @@ struct upload_flight::impl {
                                const asio::any_io_executor& executor, bool now) {
     replay_queue::write w;
     if (uploaded && keep_until > clock::now()) {
-      const auto ends = std::chrono::system_clock::now() +
-                        std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                            keep_until - clock::now());
-      const auto ends_ms =
-          std::chrono::duration_cast<milliseconds>(ends.time_since_epoch()).count();
       w = {&store_script,
            {id_key, lock_key},
-           {uploaded.value(), std::to_string(ends_ms), owner},
+           {uploaded.value(), std::to_string(unix_ms_at(keep_until)), owner},
            "upload_store",
            keep_until,
            [this, key, id = uploaded.value()](const redis::reply& r) { adopt(key, id, r); }};
@@ -267,6 +289,36 @@ struct upload_flight::impl {
   }
 };
 
+namespace {
+
+// A Redis that came up may be another one, or the same one restarted empty: the ids this
+// replica holds go to it (the first stored for an image stays, and is adopted here), so that
+// the replicas that lack an image find it instead of uploading it once more.
+asio::awaitable<void> republish(std::shared_ptr<upload_flight::impl> self) {
+  struct done_on_exit {
+    std::atomic<bool>& flag;
+    ~done_on_exit() { flag = false; }
+  } done{self->republishing};
+  std::vector<std::string> info_args{"INFO", "server"};
+  const auto info = co_await self->shared->call(std::move(info_args), "upload_republish");
+  if (!info) co_return;
+  const std::string run_id = run_id_of(*info);
+  if (run_id.empty() || run_id == self->published_to) co_return;
+  for (const auto& entry : self->local.live(upload_flight::clock::now())) {
+    const std::string id_key = self->keys.upload(entry.key);
+    std::vector<std::string> keys{id_key, key_layout::lock_of(id_key)};
+    std::vector<std::string> args{entry.picture_id, std::to_string(unix_ms_at(entry.expires_at)),
+                                  ""};
+    const auto answer = co_await self->shared->run(store_script, std::move(keys), std::move(args),
+                                                   "upload_republish");
+    if (!answer) co_return;  // gone again: all of them the next time it is back
+    self->adopt(entry.key, entry.picture_id, *answer);
+  }
+  self->published_to = run_id;
+}
+
+}  // namespace
+
 upload_flight::upload_flight(upload_cache& local, redis::client* shared, key_layout keys,
                              milliseconds lease)
     : impl_(std::make_shared<impl>(local, shared, std::move(keys), lease)) {}
@@ -275,7 +327,16 @@ upload_flight::~upload_flight() = default;
 
 asio::awaitable<std::optional<std::string>> upload_flight::find(upload_key key) {
   const std::shared_ptr<impl> self = impl_;
-  if (auto id = self->local.find(key, clock::now())) co_return id;
+  const auto now = clock::now();
+  // At most once a second, while requests come: has Redis been restarted (empty) or replaced?
+  auto due = self->next_look.load(std::memory_order_relaxed);
+  if (self->shared != nullptr && now.time_since_epoch().count() >= due && self->shared->up() &&
+      self->next_look.compare_exchange_strong(
+          due, (now + republish_look_every).time_since_epoch().count()) &&
+      !self->republishing.exchange(true)) {
+    asio::co_spawn(co_await asio::this_coro::executor, republish(self), asio::detached);
+  }
+  if (auto id = self->local.find(key, now)) co_return id;
   if (self->shared == nullptr || !self->shared->up()) co_return std::nullopt;
   std::vector<std::string> peek_keys{self->keys.upload(key)};
   auto peek = co_await self->shared->run(peek_script, std::move(peek_keys), {}, "upload_find");

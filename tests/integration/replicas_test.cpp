@@ -663,6 +663,27 @@ TEST_F(LeaseTest, AnIdUploadedWhileRedisWasFrozenBecomesEveryReplicasId) {
   EXPECT_TRUE(eventually([&] { return !held(lock_key); }, 3s)) << "no lock left";
 }
 
+TEST_F(LeaseTest, AfterRedisRestartsEmptyTheReplicasKeepTheOneIdTheyHad) {
+  start_replicas();
+  const std::string body = image_body(340);
+  const auto first = post_images(*replicas[0], body);
+  ASSERT_EQ(first.status, 200) << first.body << first.error;
+  ASSERT_EQ(post_images(*replicas[1], body).header("x-cache"), "hit");
+  redis->restart();  // empty
+  ASSERT_LT(wait_redis_up(replicas, true), 10s);
+  // The replicas that hold the id write it to the new Redis while they serve requests ...
+  EXPECT_TRUE(eventually([&] {
+    for (int i = 0; i < 2; ++i) EXPECT_EQ(big_id(post_images(*replicas[i], body)), big_id(first));
+    return redis->command({"GET", id_key}).text == big_id(first);
+  })) << "the id came back to Redis";
+  // ... so the replica that never had it finds it instead of uploading it once more.
+  const auto third = post_images(*replicas[2], body);
+  ASSERT_EQ(third.status, 200) << third.body << third.error;
+  EXPECT_EQ(big_id(third), big_id(first));
+  EXPECT_EQ(third.header("x-cache"), "hit");
+  EXPECT_EQ(oppo.api().stats().uploads_accepted, 1U);
+}
+
 TEST(RedisTokenStore, AnOlderTokenNeverReplacesANewerOneUnlessTheNewerWasRefused) {
   ASSERT_TRUE(redis_server_available());
   redis_process server;
