@@ -95,14 +95,18 @@ long long unix_ms_at(std::chrono::steady_clock::time_point at) {
   return std::chrono::duration_cast<milliseconds>(ends.time_since_epoch()).count();
 }
 
-// The run_id line of INFO server: another one means another Redis (restarted, or failed over).
-std::string run_id_of(const redis::reply& info) {
-  if (info.kind != redis::reply::type::bulk) return "";
-  const auto at = info.text.find("run_id:");
-  if (at == std::string::npos) return "";
-  const auto end = info.text.find_first_of("\r\n", at);
-  return info.text.substr(at + 7, end == std::string::npos ? std::string::npos : end - at - 7);
-}
+// KEYS[1] the epoch; ARGV[1] a new random epoch, ARGV[2] its life in ms. The epoch of the data
+// Redis holds: made by the first replica to look after Redis started empty (or after the last
+// epoch's life). Answers it.
+const redis::script epoch_script(R"lua(
+if redis.call('TYPE', KEYS[1]).ok == 'string' then return redis.call('GET', KEYS[1]) end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]
+)lua");
+
+// As long as an id may live (OPPO's picture_ttl at most).
+constexpr std::chrono::milliseconds epoch_life = std::chrono::hours(24 * 30);
 
 std::string flat(const upload_key& key) { return upload_cache::flatten(key); }
 
@@ -141,8 +145,8 @@ struct upload_flight::impl {
   std::optional<replay_queue> replays;  // with Redis: what waits for it to answer again
   std::mutex mutex;
   std::unordered_map<std::string, std::shared_ptr<flight>> flights;
-  // When to look next whether Redis is another one (its run_id), whether the local ids are being
-  // written to it, and the run_id of the Redis they were last all written to.
+  // When to look next whether Redis's data is another (its epoch), whether the local ids are
+  // being written to it, and the epoch they were last all written to.
   std::atomic<clock::rep> next_look{0};
   std::atomic<bool> republishing{false};
   std::string published_to;  // touched by the one republishing coroutine only
@@ -291,19 +295,24 @@ struct upload_flight::impl {
 
 namespace {
 
-// A Redis that came up may be another one, or the same one restarted empty: the ids this
-// replica holds go to it (the first stored for an image stays, and is adopted here), so that
-// the replicas that lack an image find it instead of uploading it once more.
+// A Redis that started empty (restarted without its data, or another one) gets the ids this
+// replica holds (the first stored for an image stays, and is adopted here), so that the
+// replicas that lack an image find it instead of uploading it once more.
 asio::awaitable<void> republish(std::shared_ptr<upload_flight::impl> self) {
   struct done_on_exit {
     std::atomic<bool>& flag;
     ~done_on_exit() { flag = false; }
   } done{self->republishing};
-  std::vector<std::string> info_args{"INFO", "server"};
-  const auto info = co_await self->shared->call(std::move(info_args), "upload_republish");
-  if (!info) co_return;
-  const std::string run_id = run_id_of(*info);
-  if (run_id.empty() || run_id == self->published_to) co_return;
+  std::vector<std::string> epoch_keys{self->keys.epoch()};
+  std::vector<std::string> epoch_args{random_owner(), std::to_string(epoch_life.count())};
+  const auto epoch = co_await self->shared->run(epoch_script, std::move(epoch_keys),
+                                                std::move(epoch_args), "upload_epoch");
+  if (!epoch) co_return;
+  if (epoch->kind != redis::reply::type::bulk) {
+    self->shared->reject("upload_epoch");
+    co_return;
+  }
+  if (epoch->text == self->published_to) co_return;
   for (const auto& entry : self->local.live(upload_flight::clock::now())) {
     const std::string id_key = self->keys.upload(entry.key);
     std::vector<std::string> keys{id_key, key_layout::lock_of(id_key)};
@@ -314,7 +323,7 @@ asio::awaitable<void> republish(std::shared_ptr<upload_flight::impl> self) {
     if (!answer) co_return;  // gone again: all of them the next time it is back
     self->adopt(entry.key, entry.picture_id, *answer);
   }
-  self->published_to = run_id;
+  self->published_to = epoch->text;
 }
 
 }  // namespace
@@ -328,7 +337,7 @@ upload_flight::~upload_flight() = default;
 asio::awaitable<std::optional<std::string>> upload_flight::find(upload_key key) {
   const std::shared_ptr<impl> self = impl_;
   const auto now = clock::now();
-  // At most once a second, while requests come: has Redis been restarted (empty) or replaced?
+  // At most once a second, while requests come: did Redis lose its data?
   auto due = self->next_look.load(std::memory_order_relaxed);
   if (self->shared != nullptr && now.time_since_epoch().count() >= due && self->shared->up() &&
       self->next_look.compare_exchange_strong(
