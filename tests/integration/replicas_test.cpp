@@ -517,10 +517,38 @@ class LeaseTest : public ReplicasTest {
     return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start);
   }
 
+  // Replica 0 reaches OPPO's auth (or media) endpoint through `stalled` only; replica 1 directly.
+  void start_doomed_pair(const tcp_proxy& stalled, bool auth) {
+    redis = std::make_unique<redis_process>();
+    config doomed = leased_replica(replica_config(oppo.base_url(), *redis), redis->port());
+    (auth ? doomed.oppo.auth_base_url : doomed.oppo.media_base_url) =
+        "http://127.0.0.1:" + std::to_string(stalled.port());
+    doomed.oppo.timeout = 15s;
+    replicas.push_back(std::make_unique<gateway_under_test>(doomed));
+    replicas.push_back(std::make_unique<gateway_under_test>(
+        leased_replica(replica_config(oppo.base_url(), *redis), redis->port())));
+    ASSERT_LT(wait_redis_up(replicas, true), 10s);
+  }
+
+  // Replica 0 starts a request for `body` whose OPPO call never ends while it holds `lock`: the
+  // lease is renewed meanwhile (still held after two leases). The client connection, to keep.
+  std::unique_ptr<raw_connection> stall_holding(tcp_proxy& stalled, const std::string& body,
+                                                const std::string& lock) {
+    stalled.freeze();
+    auto client = std::make_unique<raw_connection>(replicas[0]->port());
+    EXPECT_TRUE(client->send(raw_post("1.1", body)));
+    EXPECT_TRUE(eventually([&] { return held(lock); })) << "replica 0 took " << lock;
+    std::this_thread::sleep_for(2 * lease);
+    EXPECT_TRUE(held(lock)) << "the lease is renewed while its owner works";
+    EXPECT_LE(redis->command({"PTTL", lock}).integer, lease / 1ms);
+    return client;
+  }
+
   // Replica 1 asks for `body` while replica 0 holds the lock it needs; replica 0 is killed (its
-  // threads stop at once, as with SIGKILL) a quarter lease later. How long replica 1 went on
-  // waiting after the kill.
-  std::chrono::milliseconds wait_behind_a_kill(const std::string& body, client_response& answer) {
+  // threads stop at once, as with SIGKILL) a quarter lease later. Replica 1 must go on within
+  // about a lease of the kill.
+  void wait_behind_a_kill(const std::string& body, client_response& answer,
+                          const std::string& killed_one) {
     steady::time_point answered;
     std::thread other([&] {
       answer = post_images(*replicas[1], body);
@@ -531,7 +559,11 @@ class LeaseTest : public ReplicasTest {
     replicas[0]->server().io().stop();
     other.join();
     replicas[0].reset();
-    return std::chrono::duration_cast<std::chrono::milliseconds>(answered - killed);
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(answered - killed);
+    ASSERT_EQ(answer.status, 200) << answer.body << answer.error;
+    std::cout << "another replica's wait after " << killed_one << " was killed: " << waited.count()
+              << " ms (lease " << lease.count() << " ms)\n";
+    EXPECT_LT(waited, long_deadline / 4);
   }
 
   const replicas::key_layout layout{key_prefix};
@@ -577,60 +609,24 @@ TEST_F(LeaseTest, AClaimAnsweredTooLateHoldsNoOtherReplicaPastTheLease) {
 }
 
 TEST_F(LeaseTest, AReplicaKilledMidUploadHoldsTheOthersBackOneLeaseAtMost) {
-  redis = std::make_unique<redis_process>();
-  tcp_proxy stalled_oppo(port_of(oppo.base_url()));
-  config doomed = leased_replica(replica_config(oppo.base_url(), *redis), redis->port());
-  doomed.oppo.media_base_url = "http://127.0.0.1:" + std::to_string(stalled_oppo.port());
-  doomed.oppo.timeout = 15s;
-  replicas.push_back(std::make_unique<gateway_under_test>(doomed));
-  replicas.push_back(std::make_unique<gateway_under_test>(
-      leased_replica(replica_config(oppo.base_url(), *redis), redis->port())));
-  ASSERT_LT(wait_redis_up(replicas, true), 10s);
+  tcp_proxy stalled_media(port_of(oppo.base_url()));
+  start_doomed_pair(stalled_media, false);
   const std::string body = image_body(310);
-  stalled_oppo.freeze();  // replica 0's upload never ends
-  raw_connection doomed_client(replicas[0]->port());
-  ASSERT_TRUE(doomed_client.send(raw_post("1.1", body)));
-  ASSERT_TRUE(eventually([&] { return held(lock_key); })) << "replica 0 claimed the upload";
-  // While it works, its lease is renewed: still held after two leases.
-  std::this_thread::sleep_for(2 * lease);
-  EXPECT_TRUE(held(lock_key)) << "the lease is renewed while the owner uploads";
-  EXPECT_LE(redis->command({"PTTL", lock_key}).integer, lease / 1ms);
-  // Replica 1 asks for the same image, and waits; replica 0 is killed meanwhile.
+  const auto doomed = stall_holding(stalled_media, body, lock_key);
   client_response taken_over;
-  const auto waited = wait_behind_a_kill(body, taken_over);
-  ASSERT_EQ(taken_over.status, 200) << taken_over.body << taken_over.error;
-  std::cout << "another replica's wait after the uploader was killed: " << waited.count()
-            << " ms (lease " << lease.count() << " ms)\n";
-  EXPECT_LT(waited, long_deadline / 4);
+  wait_behind_a_kill(body, taken_over, "the uploader");
   EXPECT_EQ(oppo.api().stats().uploads_accepted, 1U) << "the killed upload never reached OPPO";
   EXPECT_EQ(redis->command({"GET", id_key}).text, big_id(taken_over));
 }
 
 TEST_F(LeaseTest, AReplicaKilledMidTokenRefreshHoldsTheOthersBackOneLeaseAtMost) {
-  redis = std::make_unique<redis_process>();
   tcp_proxy stalled_auth(port_of(oppo.base_url()));
-  config doomed = leased_replica(replica_config(oppo.base_url(), *redis), redis->port());
-  doomed.oppo.auth_base_url = "http://127.0.0.1:" + std::to_string(stalled_auth.port());
-  doomed.oppo.timeout = 15s;
-  replicas.push_back(std::make_unique<gateway_under_test>(doomed));
-  replicas.push_back(std::make_unique<gateway_under_test>(
-      leased_replica(replica_config(oppo.base_url(), *redis), redis->port())));
-  ASSERT_LT(wait_redis_up(replicas, true), 10s);
-  const std::string token_lock = layout.token_lock("oppo-test-app");
-  stalled_auth.freeze();  // replica 0's auth call never ends
-  raw_connection doomed_client(replicas[0]->port());
-  ASSERT_TRUE(doomed_client.send(raw_post("1.1", image_body(320))));
-  ASSERT_TRUE(eventually([&] { return held(token_lock); })) << "replica 0 refreshes the token";
-  std::this_thread::sleep_for(2 * lease);
-  EXPECT_TRUE(held(token_lock)) << "the lease is renewed while the owner calls OPPO";
-  // Replica 1 needs a token too (for another image), and waits; replica 0 is killed meanwhile.
-  const std::string second = image_body(321);
+  start_doomed_pair(stalled_auth, true);
+  const auto doomed =
+      stall_holding(stalled_auth, image_body(320), layout.token_lock("oppo-test-app"));
+  // Replica 1 needs a token too (for another image).
   client_response answer;
-  const auto waited = wait_behind_a_kill(second, answer);
-  ASSERT_EQ(answer.status, 200) << answer.body << answer.error;
-  std::cout << "another replica's wait after the token refresher was killed: " << waited.count()
-            << " ms (lease " << lease.count() << " ms)\n";
-  EXPECT_LT(waited, long_deadline / 4);
+  wait_behind_a_kill(image_body(321), answer, "the token refresher");
   EXPECT_EQ(oppo.api().stats().auth_requests, 1U) << "the killed refresh never reached OPPO";
   EXPECT_EQ(oppo.api().stats().uploads_accepted, 1U);
 }
