@@ -8,7 +8,7 @@
 #include <string>
 
 #include "image_gateway/redis/client.hpp"
-#include "replay_queue.hpp"
+#include "image_gateway/replicas/replay_queue.hpp"
 
 namespace image_gateway::replicas {
 

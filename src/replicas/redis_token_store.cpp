@@ -3,8 +3,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <nlohmann/json.hpp>
 
+#include "image_gateway/replicas/replay_queue.hpp"
 #include "owned_lock.hpp"
-#include "replay_queue.hpp"
 
 namespace image_gateway::replicas {
 

@@ -1,4 +1,4 @@
-#include "replay_queue.hpp"
+#include "image_gateway/replicas/replay_queue.hpp"
 
 #include <algorithm>
 #include <atomic>

@@ -15,6 +15,7 @@
 #include "fakes/test_servers.hpp"
 #include "image_gateway/replicas/key_layout.hpp"
 #include "image_gateway/replicas/redis_token_store.hpp"
+#include "image_gateway/replicas/replay_queue.hpp"
 #include "image_gateway/util/sample_images.hpp"
 #include "image_gateway/util/sha256.hpp"
 
@@ -679,6 +680,52 @@ TEST_F(LeaseTest, AfterRedisRestartsEmptyTheReplicasKeepTheOneIdTheyHad) {
   EXPECT_EQ(big_id(third), big_id(first));
   EXPECT_EQ(third.header("x-cache"), "hit");
   EXPECT_EQ(oppo.api().stats().uploads_accepted, 1U);
+}
+
+// KEYS[1] a list; ARGV[1] a word: appended. Answers the list's length.
+const redis::script append_script("return redis.call('RPUSH', KEYS[1], ARGV[1])");
+
+TEST(ReplayQueue, KeepsTheNewestWritesWhileRedisIsAwayAndRunsThemInOrderOnceItIsBack) {
+  ASSERT_TRUE(redis_server_available());
+  auto server = std::make_unique<redis_process>();
+  const unsigned short port = server->port();
+  server->kill();  // not there yet
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::thread runner([&] { io.run(); });
+  std::atomic<int> answered{0};
+  {
+    redis::client_settings settings;
+    settings.host = "127.0.0.1";
+    settings.port = std::to_string(port);
+    settings.timeout = 1000ms;
+    redis::client client(settings, nullptr);
+    replicas::replay_queue queue(client, 3);
+    const auto push = [&](const std::string& word, std::optional<steady::time_point> until) {
+      queue.push({&append_script,
+                  {"replayed"},
+                  {word},
+                  "test_append",
+                  until,
+                  [&](const redis::reply& r) {
+                    if (r.kind == redis::reply::type::integer) ++answered;
+                  }},
+                 io.get_executor());
+    };
+    for (const std::string word : {"one", "two", "three", "four"}) push(word, {});
+    push("expired", steady::now() - 1ms);  // pointless by the time Redis answers: dropped
+    EXPECT_EQ(queue.size(), 3U) << "at most the capacity waits";
+    EXPECT_EQ(queue.dropped(), 2U) << "the oldest go first";
+    server->restart();
+    ASSERT_TRUE(client.wait_up(10s));
+    EXPECT_TRUE(eventually([&] { return queue.size() == 0 && answered == 2; }));
+    const auto list = server->command({"LRANGE", "replayed", "0", "-1"});
+    std::vector<std::string> words;
+    for (const auto& element : list.elements) words.push_back(element.text);
+    EXPECT_EQ(words, (std::vector<std::string>{"three", "four"})) << "oldest first";
+  }
+  work.reset();
+  runner.join();
 }
 
 TEST(RedisTokenStore, AnOlderTokenNeverReplacesANewerOneUnlessTheNewerWasRefused) {
