@@ -141,13 +141,14 @@ gateway::impl::impl(const config& settings_in, http_client& fetch_transport_in,
     const replicas::key_layout keys(r.key_prefix);
     shared_limiter =
         std::make_unique<replicas::shared_rate_limit>(*redis, keys, r.expected_replicas);
-    shared_tokens = std::make_unique<replicas::redis_token_store>(*redis, keys);
+    shared_tokens = std::make_unique<replicas::redis_token_store>(*redis, keys, r.lock_lease);
     oppo.tokens().set_shared_store(shared_tokens.get());
     stats.redis_enabled = true;
     stats.redis_up.set_source([this] { return redis->up() ? 1.0 : 0.0; });
   }
   flights = std::make_unique<replicas::upload_flight>(
-      uploads, redis.get(), replicas::key_layout(settings.redis.key_prefix));
+      uploads, redis.get(), replicas::key_layout(settings.redis.key_prefix),
+      settings.redis.lock_lease);
 }
 
 gateway::impl::~impl() {

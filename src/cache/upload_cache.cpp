@@ -23,6 +23,46 @@ std::string upload_cache::flatten(const upload_key& key) {
   return flat;
 }
 
+std::optional<upload_key> upload_cache::unflatten(std::string_view flat) {
+  const auto head_end = flat.find('|');
+  if (head_end == std::string_view::npos) return std::nullopt;
+  const std::string_view head = flat.substr(0, head_end);
+  const auto plus = head.find('+');
+  const std::string_view kind_text = head.substr(0, plus);
+  std::optional<image_kind> kind;
+  for (const image_kind k : all_image_kinds) {
+    if (kind_name(k) == kind_text) kind = k;
+  }
+  if (!kind) return std::nullopt;
+  std::string_view rest = flat.substr(head_end + 1);
+  const auto length_end = rest.find('|');
+  if (length_end == std::string_view::npos || length_end == 0 || length_end > 9)
+    return std::nullopt;
+  std::size_t length = 0;
+  for (const char c : rest.substr(0, length_end)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    length = length * 10 + static_cast<std::size_t>(c - '0');
+  }
+  rest = rest.substr(length_end + 1);
+  if (rest.size() < length + 1 || rest[length] != '|') return std::nullopt;
+  upload_key key{
+      std::string(rest.substr(0, length)), *kind, std::string(rest.substr(length + 1)),
+      plus == std::string_view::npos ? std::string() : std::string(head.substr(plus + 1))};
+  if (flatten(key) != flat) return std::nullopt;
+  return key;
+}
+
+std::vector<upload_cache::live_entry> upload_cache::live(clock::time_point now) const {
+  std::vector<live_entry> found;
+  const std::lock_guard lock(mutex_);
+  found.reserve(lru_.size());
+  for (const entry& e : lru_) {
+    if (e.expires_at <= now) continue;
+    if (auto key = unflatten(e.key)) found.push_back({std::move(*key), e.picture_id, e.expires_at});
+  }
+  return found;
+}
+
 std::optional<std::string> upload_cache::find(const upload_key& key, clock::time_point now) {
   if (max_entries_ == 0) return std::nullopt;
   const std::string flat = flatten(key);

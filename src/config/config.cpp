@@ -583,7 +583,8 @@ void read_redis_url(const std::string& path, redis_config& out) {
 }
 
 void read_redis(const reader& r, const json& value, const std::string& path, redis_config& out) {
-  r.object(value, path, {"url", "password", "key_prefix", "timeout_ms", "expected_replicas"});
+  r.object(value, path,
+           {"url", "password", "key_prefix", "timeout_ms", "lock_lease_ms", "expected_replicas"});
   r.with(value, path, "url", [&](const json& v, const std::string& p) {
     out.url = r.string(v, p);
     read_redis_url(p, out);
@@ -603,6 +604,9 @@ void read_redis(const reader& r, const json& value, const std::string& path, red
   });
   r.with(value, path, "timeout_ms", [&](const json& v, const std::string& p) {
     out.timeout = milliseconds(r.integer(v, p, 1, 5000));
+  });
+  r.with(value, path, "lock_lease_ms", [&](const json& v, const std::string& p) {
+    out.lock_lease = milliseconds(r.integer(v, p, 100, 60000));
   });
   r.with(value, path, "expected_replicas", [&](const json& v, const std::string& p) {
     out.expected_replicas = static_cast<int>(r.integer(v, p, 1, 10000));

@@ -148,11 +148,10 @@ asio::awaitable<auth_outcome> token_cache::impl::obtain(const oppo_credentials& 
     co_return auth_outcome{result<auth_token>(*seen.token)};
   }
   const std::string owner = owner_id();
-  const auto lock_ttl = settings.timeout + std::chrono::seconds(1);
   std::chrono::milliseconds pause{10};
   const auto executor = co_await asio::this_coro::executor;
   for (;;) {
-    const token_store::lock_result locked = co_await shared->lock(key, owner, lock_ttl);
+    const token_store::lock_result locked = co_await shared->lock(key, owner);
     if (locked == token_store::lock_result::failed)
       co_return co_await call_auth(credentials, deadline, trace);
     if (locked == token_store::lock_result::acquired) {
@@ -162,10 +161,16 @@ asio::awaitable<auth_outcome> token_cache::impl::obtain(const oppo_credentials& 
         co_await shared->unlock(key, owner);
         co_return auth_outcome{result<auth_token>(*again.token)};
       }
-      auth_outcome fresh = co_await call_auth(credentials, deadline, trace);
-      if (fresh.token && fresh.token->ok()) {
-        std::optional<auth_token> kept = co_await shared->store(key, fresh.token->value(), refused);
-        if (good_shared(kept, refused, clock())) fresh.token.emplace(std::move(*kept));
+      auth_outcome fresh;
+      {
+        // The lock is a lease: renewed while we call OPPO, it lapses soon after we stop.
+        const std::unique_ptr<token_store::renewal> renewing = co_await shared->keep(key, owner);
+        fresh = co_await call_auth(credentials, deadline, trace);
+        if (fresh.token && fresh.token->ok()) {
+          std::optional<auth_token> kept =
+              co_await shared->store(key, fresh.token->value(), refused);
+          if (good_shared(kept, refused, clock())) fresh.token.emplace(std::move(*kept));
+        }
       }
       co_await shared->unlock(key, owner);
       co_return fresh;

@@ -33,4 +33,6 @@ std::string key_layout::token_lock(std::string_view oppo_app_key) const {
   return lock_of(token(oppo_app_key));
 }
 
+std::string key_layout::epoch() const { return prefix_ + "epoch:{epoch}"; }
+
 }  // namespace image_gateway::replicas

@@ -1,7 +1,9 @@
 #include "image_gateway/replicas/redis_token_store.hpp"
 
+#include <boost/asio/this_coro.hpp>
 #include <nlohmann/json.hpp>
 
+#include "image_gateway/replicas/replay_queue.hpp"
 #include "owned_lock.hpp"
 
 namespace image_gateway::replicas {
@@ -51,8 +53,13 @@ std::int64_t unix_ms(system_time t) {
 
 }  // namespace
 
-redis_token_store::redis_token_store(redis::client& redis, key_layout keys)
-    : redis_(redis), keys_(std::move(keys)) {}
+redis_token_store::redis_token_store(redis::client& redis, key_layout keys, milliseconds lease)
+    : redis_(redis),
+      keys_(std::move(keys)),
+      lease_(lease),
+      replays_(std::make_unique<replay_queue>(redis, 256)) {}
+
+redis_token_store::~redis_token_store() = default;
 
 std::optional<auth_token> redis_token_store::parse(std::string_view stored) {
   const auto json = nlohmann::json::parse(stored, nullptr, false);
@@ -85,23 +92,44 @@ asio::awaitable<oppo::token_store::loaded> redis_token_store::load(std::string o
 }
 
 asio::awaitable<oppo::token_store::lock_result> redis_token_store::lock(std::string oppo_app_key,
-                                                                        std::string owner,
-                                                                        milliseconds ttl) {
-  std::vector<std::string> keys{keys_.token_lock(oppo_app_key)};
-  std::vector<std::string> args{std::move(owner), std::to_string(ttl.count())};
+                                                                        std::string owner) {
+  const std::string lock_key = keys_.token_lock(oppo_app_key);
+  std::vector<std::string> keys{lock_key};
+  std::vector<std::string> args{owner, std::to_string(lease_.count())};
   auto answer = co_await redis_.run(lock_script, std::move(keys), std::move(args), "token_lock");
-  if (!answer) co_return lock_result::failed;
-  if (answer->kind != redis::reply::type::integer) {
-    redis_.reject("token_lock");
+  if (answer && answer->kind != redis::reply::type::integer) redis_.reject("token_lock");
+  if (!answer || answer->kind != redis::reply::type::integer) {
+    // Redis may have taken the lock for us without telling us in time.
+    co_await release_later(lock_key, std::move(owner));
     co_return lock_result::failed;
   }
   co_return answer->integer == 1 ? lock_result::acquired : lock_result::held_elsewhere;
 }
 
+asio::awaitable<std::unique_ptr<oppo::token_store::renewal>> redis_token_store::keep(
+    std::string oppo_app_key, std::string owner) {
+  struct renewing final : renewal {
+    renewing(redis::client& redis, std::string lock_key, std::string owner, milliseconds lease,
+             const asio::any_io_executor& where)
+        : held(redis, std::move(lock_key), std::move(owner), lease, where) {}
+    lease_renewal held;
+  };
+  co_return std::make_unique<renewing>(redis_, keys_.token_lock(oppo_app_key), std::move(owner),
+                                       lease_, co_await asio::this_coro::executor);
+}
+
 asio::awaitable<void> redis_token_store::unlock(std::string oppo_app_key, std::string owner) {
-  std::vector<std::string> keys{keys_.token_lock(oppo_app_key)};
-  std::vector<std::string> args{std::move(owner)};
-  co_await redis_.run(release_owned_lock(), std::move(keys), std::move(args), "token_unlock");
+  const std::string lock_key = keys_.token_lock(oppo_app_key);
+  std::vector<std::string> keys{lock_key};
+  std::vector<std::string> args{owner};
+  auto answer =
+      co_await redis_.run(release_owned_lock(), std::move(keys), std::move(args), "token_unlock");
+  if (!answer) co_await release_later(lock_key, std::move(owner));
+}
+
+asio::awaitable<void> redis_token_store::release_later(std::string lock_key, std::string owner) {
+  replays_->push(release_write(std::move(lock_key), std::move(owner), lease_, "token_unlock"),
+                 co_await asio::this_coro::executor);
 }
 
 asio::awaitable<std::optional<auth_token>> redis_token_store::store(std::string oppo_app_key,

@@ -38,13 +38,14 @@ TEST(RedisConfig, DefaultsMatchTheSpec) {
   EXPECT_EQ(c.redis.password, "");
   EXPECT_EQ(c.redis.key_prefix, "image-gateway:");
   EXPECT_EQ(c.redis.timeout, 50ms);
+  EXPECT_EQ(c.redis.lock_lease, 2000ms);
   EXPECT_EQ(c.redis.expected_replicas, 1);
 }
 
 TEST(RedisConfig, ReadsEveryKey) {
   const config c = parse_config(with_redis(R"({"url": "redis://cache.internal:6380/3",
       "password": "${REDIS_PASSWORD}", "key_prefix": "igw:", "timeout_ms": 200,
-      "expected_replicas": 3})"),
+      "lock_lease_ms": 750, "expected_replicas": 3})"),
                                 env);
   EXPECT_TRUE(c.redis.enabled());
   EXPECT_EQ(c.redis.host, "cache.internal");
@@ -53,6 +54,7 @@ TEST(RedisConfig, ReadsEveryKey) {
   EXPECT_EQ(c.redis.password, "s3cret-pw");
   EXPECT_EQ(c.redis.key_prefix, "igw:");
   EXPECT_EQ(c.redis.timeout, 200ms);
+  EXPECT_EQ(c.redis.lock_lease, 750ms);
   EXPECT_EQ(c.redis.expected_replicas, 3);
 }
 
@@ -80,6 +82,9 @@ TEST(RedisConfig, BadValuesNameTheirKey) {
       {R"({"url": 6379})", "redis.url"},
       {R"({"timeout_ms": 0})", "redis.timeout_ms"},
       {R"({"timeout_ms": 5001})", "redis.timeout_ms"},
+      {R"({"lock_lease_ms": 99})", "redis.lock_lease_ms"},
+      {R"({"lock_lease_ms": 60001})", "redis.lock_lease_ms"},
+      {R"({"lock_lease_ms": "2s"})", "redis.lock_lease_ms"},
       {R"({"expected_replicas": 0})", "redis.expected_replicas"},
       {R"({"key_prefix": "a{b}:"})", "redis.key_prefix"},
       {R"({"key_prefix": "a b"})", "redis.key_prefix"},

@@ -137,6 +137,40 @@ TEST(UploadCache, ReinsertReplacesIdAndExpiry) {
   EXPECT_EQ(cache.find(key("a"), t0), "new");
 }
 
+TEST(UploadCache, EveryKeyUnflattensToItselfAndNothingElseUnflattens) {
+  const std::vector<upload_key> keys = {
+      {"abc", image_kind::big, "app"},
+      {"a|b", image_kind::small, "app|with|bars"},
+      {"", image_kind::big, ""},
+      {std::string(64, 'f'), image_kind::small, "oppo-app", "contain#ffffff"},
+      {"d+e", image_kind::big, "x+y", "cover"},
+  };
+  for (const upload_key& k : keys) {
+    const auto back = upload_cache::unflatten(upload_cache::flatten(k));
+    ASSERT_TRUE(back) << upload_cache::flatten(k);
+    EXPECT_EQ(back->sha256_hex, k.sha256_hex);
+    EXPECT_EQ(back->kind, k.kind);
+    EXPECT_EQ(back->oppo_app_key, k.oppo_app_key);
+    EXPECT_EQ(back->fit_tag, k.fit_tag);
+  }
+  for (const std::string junk :
+       {"", "big_picture", "huge|3|abc|app", "big_picture|4|abc|app", "big_picture|x|abc|app",
+        "big_picture|3|abc", "big_picture||abc|a"}) {
+    EXPECT_FALSE(upload_cache::unflatten(junk)) << junk;
+  }
+}
+
+TEST(UploadCache, LiveListsTheEntriesNotYetExpired) {
+  upload_cache cache(10);
+  cache.insert(key("a"), "id-a", later);
+  cache.insert(key("b"), "id-b", t0 + 1min);
+  const auto live = cache.live(t0 + 2min);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].key.sha256_hex, key("a").sha256_hex);
+  EXPECT_EQ(live[0].picture_id, "id-a");
+  EXPECT_EQ(live[0].expires_at, later);
+}
+
 TEST(UploadCache, ConcurrentUseKeepsItConsistent) {
   upload_cache cache(50);
   std::vector<std::thread> threads;

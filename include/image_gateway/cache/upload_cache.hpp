@@ -7,7 +7,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "image_gateway/domain/image_kind.hpp"
 
@@ -38,8 +40,19 @@ class upload_cache {
   std::size_t size() const;
   std::uint64_t evictions() const;
 
+  // The ids not yet expired, most recently used first (for writing them to a shared store that
+  // lost them).
+  struct live_entry {
+    upload_key key;
+    std::string picture_id;
+    clock::time_point expires_at;
+  };
+  std::vector<live_entry> live(clock::time_point now) const;
+
   // One string per key, for maps: no two different keys flatten alike.
   static std::string flatten(const upload_key& key);
+  // The key a flattened string stands for; nullopt for any string flatten() does not make.
+  static std::optional<upload_key> unflatten(std::string_view flat);
 
  private:
   struct entry {

@@ -97,6 +97,7 @@ struct redis_config {
   std::string password;  // "" : no AUTH
   std::string key_prefix = "image-gateway:";
   milliseconds timeout{50};
+  milliseconds lock_lease{2000};  // an upload's or token refresh's lock, renewed by its owner
   int expected_replicas = 1;
   bool enabled() const { return !url.empty(); }
 };

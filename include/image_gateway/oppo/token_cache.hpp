@@ -42,7 +42,8 @@ using clock_fn = std::function<system_time()>;
 //   (none, ending, or refused by OPPO) asks it. A refused token is refreshed only when the store
 //   still holds it; a replica that finds the store's refresh lock taken uses the store's token
 //   while it is still valid, else polls the store (jittered, within the deadline) until the
-//   other replica stored the new one or the lock went.
+//   other replica stored the new one or the lock went. The lock is a lease the refresher renews
+//   while it calls OPPO: a refresher that vanished holds the others back one lease at most.
 class token_cache {
  public:
   // How long before its end a token is refreshed.

@@ -3,6 +3,7 @@
 // refresh is taken from or made for the store. Implemented over Redis in replicas/.
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,9 +26,17 @@ class token_store {
   virtual boost::asio::awaitable<loaded> load(std::string oppo_app_key) = 0;
 
   enum class lock_result { acquired, held_elsewhere, failed };
-  // Becomes the one refresher of this OPPO app for `ttl` (or until unlock), if nobody else is.
-  virtual boost::asio::awaitable<lock_result> lock(std::string oppo_app_key, std::string owner,
-                                                   std::chrono::milliseconds ttl) = 0;
+  // Becomes the one refresher of this OPPO app, if nobody else is: a lock that lives one lease
+  // (the store's) unless renewed, or until unlock. `owner` is a random token of this attempt;
+  // when the store fails, a lock it may still have taken is released once it answers again.
+  virtual boost::asio::awaitable<lock_result> lock(std::string oppo_app_key, std::string owner) = 0;
+  // Renews an acquired lock while its owner works, until the handle is destroyed.
+  class renewal {
+   public:
+    virtual ~renewal() = default;
+  };
+  virtual boost::asio::awaitable<std::unique_ptr<renewal>> keep(std::string oppo_app_key,
+                                                                std::string owner) = 0;
   virtual boost::asio::awaitable<void> unlock(std::string oppo_app_key, std::string owner) = 0;
 
   // Stores `fresh` unless the store holds a token that ends no earlier and is not `refused`;

@@ -20,6 +20,8 @@ class key_layout {
   std::string upload_lock(const upload_key& key) const;
   std::string token(std::string_view oppo_app_key) const;
   std::string token_lock(std::string_view oppo_app_key) const;
+  // A random word that lives as long as Redis keeps its data: another one means it lost the ids.
+  std::string epoch() const;
 
   // The lock beside a key: `key` + ":lock" (the same hash tag, so the same Cluster slot).
   static std::string lock_of(std::string_view key);

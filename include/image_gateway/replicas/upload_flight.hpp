@@ -18,19 +18,23 @@
 
 namespace image_gateway::replicas {
 
-// Across replicas: the uploader holds `…:lock` (SET NX PX, until its own deadline); the others
-// poll the id key with jittered back-off within their deadline. When the uploader fails it drops
-// the lock, so one waiter takes over at once; when it vanishes, the lock expires. An OPPO
-// business refusal (51, 34, …) is shared with the waiters of this replica (the same bytes get
-// the same verdict); any other failure lets one of them take over. When Redis fails, the
-// replica uploads alone (its own single flight still holds).
+// Across replicas: the uploader holds `…:lock` (SET NX PX), a lease of `lease` that it renews
+// while it uploads; the others poll the id key with jittered back-off within their deadline,
+// never longer than the lease the lock has left. When the uploader fails it drops the lock, so
+// one waiter takes over at once; when it vanishes, the lease lapses and one waiter takes over.
+// The first id stored for an image stays: an uploader that finds another id there adopts it.
+// An OPPO business refusal (51, 34, …) is shared with the waiters of this replica (the same bytes
+// get the same verdict); any other failure lets one of them take over. When Redis fails, the
+// replica uploads alone (its own single flight still holds) and, once Redis answers again,
+// stores that id (or adopts the one found there) and ends the claim Redis may have run late.
 class upload_flight {
  public:
   using clock = std::chrono::steady_clock;
   using upload_fn = std::function<boost::asio::awaitable<result<std::string>>()>;
 
-  // `shared` null: no Redis.
-  upload_flight(upload_cache& local, redis::client* shared, key_layout keys);
+  // `shared` null: no Redis. `lease`: how long a lock lives without its owner renewing it.
+  upload_flight(upload_cache& local, redis::client* shared, key_layout keys,
+                std::chrono::milliseconds lease = std::chrono::milliseconds(2000));
   ~upload_flight();
 
   // The local copy, then Redis (copied locally until the same expiry).
