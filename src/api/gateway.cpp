@@ -136,6 +136,7 @@ gateway::impl::impl(const config& settings_in, http_client& fetch_transport_in,
                                .port = r.port,
                                .db = r.db,
                                .password = r.password,
+                               .probe_key = r.key_prefix + "writable:{probe}",
                                .timeout = r.timeout},
         &log, [this](const redis::call_report& report) { count_redis_call(report); });
     const replicas::key_layout keys(r.key_prefix);
@@ -156,7 +157,7 @@ gateway::impl::~impl() {
 }
 
 void gateway::impl::count_redis_call(const redis::call_report& report) {
-  if (report.outcome != redis::call_outcome::down) {
+  if (report.outcome != redis::call_outcome::down && !report.set_up) {
     stats.redis_duration.observe({std::string(report.name)},
                                  std::chrono::duration<double>(report.elapsed).count());
   }
