@@ -522,7 +522,8 @@ void read_redis_url(const std::string& path, redis_config& out) {
     const bool may_hold_secret = url.find('@') != std::string::npos;
     fail(path, (may_hold_secret ? std::string("the URL") : quote_text(url)) + " " + why);
   };
-  constexpr std::string_view shape = "redis://host:port or redis://host:port/DB (rediss:// for TLS)";
+  constexpr std::string_view shape =
+      "redis://host:port or redis://host:port/DB (rediss:// for TLS)";
   constexpr std::string_view plain = "redis://";
   constexpr std::string_view secure = "rediss://";
   out.tls = url.starts_with(secure);
@@ -618,7 +619,9 @@ void read_redis(const reader& r, const json& value, const std::string& path, red
     for (std::size_t i = 0; i < v.size(); ++i) {
       const std::string item_path = p + "[" + std::to_string(i) + "]";
       const std::string text = r.string(v[i], item_path);
-      const auto bad = [&](const std::string& why) { fail(item_path, quote_text(text) + " " + why); };
+      const auto bad = [&](const std::string& why) {
+        fail(item_path, quote_text(text) + " " + why);
+      };
       if (text.find_first_of("/@") != std::string::npos) bad("must be host:port");
       out.seeds.push_back(read_redis_authority(text, bad, "host:port"));
     }
@@ -629,9 +632,8 @@ void read_redis(const reader& r, const json& value, const std::string& path, red
          [&](const json& v, const std::string& p) { out.username = r.string(v, p); });
   r.with(value, path, "password",
          [&](const json& v, const std::string& p) { out.password = r.string(v, p); });
-  r.with(value, path, "tls", [&](const json& v, const std::string& p) {
-    read_redis_tls(r, v, p, out.tls_files);
-  });
+  r.with(value, path, "tls",
+         [&](const json& v, const std::string& p) { read_redis_tls(r, v, p, out.tls_files); });
   r.with(value, path, "key_prefix", [&](const json& v, const std::string& p) {
     out.key_prefix = r.string(v, p);
     // A brace would become the key's Redis Cluster hash tag instead of ours.

@@ -258,16 +258,34 @@ asio::awaitable<void> connection::hello(Stream& stream, std::string& problem, ca
   }
 }
 
-asio::awaitable<void> connection::set_up(std::string& problem, call_outcome& why) {
+asio::awaitable<void> connection::set_up(std::string& problem, call_outcome& why,
+                                         std::optional<tcp::socket>& plain,
+                                         std::optional<tls_stream>& secure) {
+  // Failures end the set-up here: racing the time limit, an exception would wait for it.
+  try {
+    co_await set_up_steps(problem, why, plain, secure);
+  } catch (const boost::system::system_error& error) {
+    problem = error.code().message();
+    if (problem.empty()) problem = "connection set-up failed";
+  } catch (const std::exception& error) {
+    problem = error.what();
+  }
+}
+
+// On streams of its own, moved into the connection only once it passed: a close() meanwhile
+// never pulls a stream from under it.
+asio::awaitable<void> connection::set_up_steps(std::string& problem, call_outcome& why,
+                                               std::optional<tcp::socket>& plain,
+                                               std::optional<tls_stream>& secure) {
   const client_settings& s = context_->settings;
   why = call_outcome::connection;
   tcp::resolver resolver(executor_);
   const auto endpoints = co_await resolver.async_resolve(s.host, s.port, asio::use_awaitable);
   if (!s.tls) {
-    plain_.emplace(executor_);
-    co_await asio::async_connect(*plain_, endpoints, asio::use_awaitable);
-    plain_->set_option(tcp::no_delay(true));
-    co_await hello(*plain_, problem, why);
+    plain.emplace(executor_);
+    co_await asio::async_connect(*plain, endpoints, asio::use_awaitable);
+    plain->set_option(tcp::no_delay(true));
+    co_await hello(*plain, problem, why);
     co_return;
   }
   if (!context_->tls) {
@@ -275,19 +293,19 @@ asio::awaitable<void> connection::set_up(std::string& problem, call_outcome& why
     problem = context_->tls_problem;
     co_return;
   }
-  secure_.emplace(executor_, *context_->tls);
-  co_await asio::async_connect(secure_->lowest_layer(), endpoints, asio::use_awaitable);
-  secure_->lowest_layer().set_option(tcp::no_delay(true));
+  secure.emplace(executor_, *context_->tls);
+  co_await asio::async_connect(secure->lowest_layer(), endpoints, asio::use_awaitable);
+  secure->lowest_layer().set_option(tcp::no_delay(true));
   const std::string& name = s.tls_server_name.empty() ? s.host : s.tls_server_name;
   boost::system::error_code not_an_address;
   asio::ip::make_address(name, not_an_address);
-  if (not_an_address) ::SSL_set_tlsext_host_name(secure_->native_handle(), name.c_str());
-  secure_->set_verify_mode(ssl::verify_peer);
-  secure_->set_verify_callback(ssl::host_name_verification(name));
+  if (not_an_address) ::SSL_set_tlsext_host_name(secure->native_handle(), name.c_str());
+  secure->set_verify_mode(ssl::verify_peer);
+  secure->set_verify_callback(ssl::host_name_verification(name));
   why = call_outcome::tls;
-  co_await secure_->async_handshake(ssl::stream_base::client, asio::use_awaitable);
+  co_await secure->async_handshake(ssl::stream_base::client, asio::use_awaitable);
   why = call_outcome::connection;
-  co_await hello(*secure_, problem, why);
+  co_await hello(*secure, problem, why);
 }
 
 asio::awaitable<void> connection::open_once() {
@@ -295,16 +313,16 @@ asio::awaitable<void> connection::open_once() {
   const std::uint64_t gen = ++generation_;
   std::string problem;
   call_outcome why = call_outcome::connection;
+  std::optional<tcp::socket> plain;
+  std::optional<tls_stream> secure;
   asio::steady_timer limit(executor_);
   // The set-up may cross a network, a DNS look-up and a TLS handshake: at least a second.
   limit.expires_after(std::max<std::chrono::milliseconds>(context_->settings.timeout,
                                                           std::chrono::milliseconds(1000)));
   try {
-    const auto finished = co_await (set_up(problem, why) || limit.async_wait(asio::use_awaitable));
+    const auto finished =
+        co_await (set_up(problem, why, plain, secure) || limit.async_wait(asio::use_awaitable));
     if (finished.index() == 1) problem = "no answer to the connection set-up";
-  } catch (const boost::system::system_error& error) {
-    problem = error.code().message();
-    if (problem.empty()) problem = "connection set-up failed";
   } catch (const std::exception& error) {
     problem = error.what();
   }
@@ -314,6 +332,8 @@ asio::awaitable<void> connection::open_once() {
     lose(why, problem);
     co_return;
   }
+  plain_ = std::move(plain);
+  secure_ = std::move(secure);
   parser_ = reply_parser{};
   ready_ = true;
   if (ready_fn_) ready_fn_();

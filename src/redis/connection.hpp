@@ -73,7 +73,12 @@ class connection : public std::enable_shared_from_this<connection> {
     std::chrono::steady_clock::time_point deadline;
   };
 
-  boost::asio::awaitable<void> set_up(std::string& problem, call_outcome& why);
+  boost::asio::awaitable<void> set_up(std::string& problem, call_outcome& why,
+                                      std::optional<tcp::socket>& plain,
+                                      std::optional<tls_stream>& secure);
+  boost::asio::awaitable<void> set_up_steps(std::string& problem, call_outcome& why,
+                                            std::optional<tcp::socket>& plain,
+                                            std::optional<tls_stream>& secure);
   template <class Stream>
   boost::asio::awaitable<void> hello(Stream& stream, std::string& problem, call_outcome& why);
   boost::asio::awaitable<void> open_once();

@@ -89,7 +89,8 @@ std::vector<redis::reply> exchange(unsigned short port,
 
 bool redis_server_available() { return ::access(server_binary, X_OK) == 0; }
 
-redis_process::redis_process(std::string password) : password_(std::move(password)) {
+redis_process::redis_process(std::string password, std::vector<std::string> extra)
+    : password_(std::move(password)), extra_(std::move(extra)) {
   port_ = closed_port();
   start();
 }
@@ -121,6 +122,7 @@ void redis_process::start() {
     args.push_back("--requirepass");
     args.push_back(password_);
   }
+  args.insert(args.end(), extra_.begin(), extra_.end());
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

@@ -14,8 +14,9 @@ namespace image_gateway::testing {
 
 class redis_process {
  public:
-  // `password` "": none (requirepass otherwise).
-  explicit redis_process(std::string password = "");
+  // `password` "": none (requirepass otherwise). `extra` are more redis-server arguments
+  // (e.g. --replicaof, the --tls-* ones).
+  explicit redis_process(std::string password = "", std::vector<std::string> extra = {});
   ~redis_process();
   redis_process(const redis_process&) = delete;
   redis_process& operator=(const redis_process&) = delete;
@@ -36,6 +37,7 @@ class redis_process {
  private:
   void start();
   std::string password_;
+  std::vector<std::string> extra_;
   unsigned short port_ = 0;
   pid_t pid_ = -1;
   bool frozen_ = false;

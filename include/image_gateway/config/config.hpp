@@ -88,23 +88,23 @@ struct redis_endpoint {
 };
 
 struct redis_tls_config {
-  std::string ca_file;      // "" : the system store
-  std::string cert_file;    // a client certificate (with key_file), "" : none
+  std::string ca_file;    // "" : the system store
+  std::string cert_file;  // a client certificate (with key_file), "" : none
   std::string key_file;
   std::string server_name;  // "" : the URL's host
 };
 
 struct redis_config {
-  std::string url;       // as written: redis[s]://host:port[/db]
-  std::string host;      // parsed from url (brackets of an IPv6 literal removed)
-  std::string port;      // parsed from url, "6379" when absent
-  int db = 0;            // parsed from url
-  bool tls = false;      // rediss://
+  std::string url;   // as written: redis[s]://host:port[/db]
+  std::string host;  // parsed from url (brackets of an IPv6 literal removed)
+  std::string port;  // parsed from url, "6379" when absent
+  int db = 0;        // parsed from url
+  bool tls = false;  // rediss://
   redis_mode mode = redis_mode::standalone;
   std::vector<redis_endpoint> seeds;  // more seed nodes (cluster) or sentinels (sentinel)
   std::string sentinel_master;        // the master's name (sentinel)
-  std::string username;  // "" : the default user
-  std::string password;  // "" : no AUTH
+  std::string username;               // "" : the default user
+  std::string password;               // "" : no AUTH
   redis_tls_config tls_files;
   std::string key_prefix = "image-gateway:";
   milliseconds timeout{50};

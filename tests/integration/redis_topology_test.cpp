@@ -1,0 +1,226 @@
+// The Redis client against real redis-servers as deployments run them: a replica that cannot
+// take writes, refused passwords and ACL users, TLS with a CA and certificates made here by
+// openssl. Each server is started on a free loopback port and killed by pid.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "fakes/redis_process.hpp"
+#include "fakes/test_servers.hpp"
+#include "image_gateway/redis/client.hpp"
+
+namespace image_gateway::testing {
+namespace {
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+// What the client reported, as the gateway counts it in image_gateway_redis_errors_total.
+struct recorder {
+  std::mutex mutex;
+  std::vector<redis::call_outcome> outcomes;
+  redis::call_observer observer() {
+    return [this](const redis::call_report& report) {
+      std::lock_guard lock(mutex);
+      outcomes.push_back(report.outcome);
+    };
+  }
+  // Whether it was reported, waiting up to 3 s (a set-up nobody answers ends after 1 s).
+  bool saw(redis::call_outcome outcome) {
+    for (int i = 0; i < 300; ++i) {
+      {
+        std::lock_guard lock(mutex);
+        if (std::find(outcomes.begin(), outcomes.end(), outcome) != outcomes.end()) return true;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+};
+
+class RedisTopologyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!redis_server_available()) GTEST_SKIP() << "redis-server is not installed";
+  }
+  void TearDown() override {
+    work.reset();
+    io.stop();
+    if (runner.joinable()) runner.join();
+  }
+  static redis::client_settings settings_for(unsigned short port) {
+    redis::client_settings s;
+    s.host = "127.0.0.1";
+    s.port = std::to_string(port);
+    s.timeout = 500ms;
+    s.reconnect_min = 20ms;
+    s.reconnect_max = 100ms;
+    s.probe_key = "igw:writable:{probe}";
+    return s;
+  }
+  std::optional<redis::reply> call(redis::client& c, std::vector<std::string> args) {
+    return asio::co_spawn(io, c.call(std::move(args), "test"), asio::use_future).get();
+  }
+
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  std::thread runner{[this] { io.run(); }};
+  recorder record;
+};
+
+TEST_F(RedisTopologyTest, AReplicaIsDownAsReadonlyUntilItIsPromoted) {
+  redis_process master;
+  redis_process replica("", {"--replicaof", "127.0.0.1", std::to_string(master.port())});
+  redis::client c(settings_for(replica.port()), nullptr, record.observer());
+  EXPECT_FALSE(c.wait_up(1s)) << "a replica answers PING, but cannot take a write";
+  EXPECT_TRUE(record.saw(redis::call_outcome::readonly));
+  EXPECT_FALSE(call(c, {"SET", "igw:k", "v"}).has_value());
+  replica.command({"REPLICAOF", "NO", "ONE"});  // the failover made it the master
+  ASSERT_TRUE(c.wait_up(5s));
+  const auto set = call(c, {"SET", "igw:k", "v"});
+  ASSERT_TRUE(set.has_value());
+  EXPECT_EQ(set->text, "OK");
+}
+
+TEST_F(RedisTopologyTest, AMasterTurnedReplicaGoesDownAsReadonly) {
+  redis_process master;
+  redis_process other;
+  redis::client c(settings_for(master.port()), nullptr, record.observer());
+  ASSERT_TRUE(c.wait_up(5s));
+  ASSERT_TRUE(call(c, {"SET", "igw:k", "v"}).has_value());
+  master.command({"REPLICAOF", "127.0.0.1", std::to_string(other.port())});
+  EXPECT_FALSE(call(c, {"SET", "igw:k", "v"}).has_value());
+  EXPECT_TRUE(record.saw(redis::call_outcome::readonly));
+  EXPECT_FALSE(c.up()) << "reads still work, but usable means writable";
+}
+
+TEST_F(RedisTopologyTest, AWrongPasswordIsDownAsWrongpass) {
+  redis_process server("right-password");
+  redis::client_settings s = settings_for(server.port());
+  s.password = "wrong-password";
+  redis::client c(s, nullptr, record.observer());
+  EXPECT_FALSE(c.wait_up(500ms));
+  EXPECT_TRUE(record.saw(redis::call_outcome::wrongpass));
+  redis::client none(settings_for(server.port()), nullptr, record.observer());
+  EXPECT_FALSE(none.wait_up(500ms));
+  EXPECT_TRUE(record.saw(redis::call_outcome::noauth)) << "no password where one is required";
+}
+
+TEST_F(RedisTopologyTest, AnAclUserSignsInAndAWrongUserIsRefused) {
+  redis_process server("default-password");
+  server.command({"ACL", "SETUSER", "gateway", "on", ">gateway-password", "~igw:*", "+@all"});
+  server.command({"ACL", "SETUSER", "elsewhere", "on", ">elsewhere-password", "~other:*", "+@all"});
+  redis::client_settings s = settings_for(server.port());
+  s.username = "gateway";
+  s.password = "gateway-password";
+  redis::client c(s, nullptr, record.observer());
+  ASSERT_TRUE(c.wait_up(5s));
+  ASSERT_TRUE(call(c, {"SET", "igw:k", "v"}).has_value());
+  EXPECT_EQ(server.command({"GET", "igw:k"}).text, "v");
+
+  recorder wrong_user;
+  s.username = "nobody";
+  redis::client refused(s, nullptr, wrong_user.observer());
+  EXPECT_FALSE(refused.wait_up(500ms));
+  EXPECT_TRUE(wrong_user.saw(redis::call_outcome::wrongpass));
+
+  recorder no_write;
+  s.username = "elsewhere";
+  s.password = "elsewhere-password";
+  redis::client outside(s, nullptr, no_write.observer());
+  EXPECT_FALSE(outside.wait_up(500ms)) << "signed in, but may not write under the prefix";
+  EXPECT_TRUE(no_write.saw(redis::call_outcome::noperm));
+}
+
+// A CA, a server certificate for 127.0.0.1 and localhost signed by it, and another CA.
+class tls_files {
+ public:
+  tls_files() {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("igw-redis-tls-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    std::filesystem::create_directories(dir_);
+    const std::string d = dir_.string();
+    const std::string script =
+        "cd '" + d + "' && " +
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+        "-subj /CN=test-ca && "
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other-ca.pem -days 2 "
+        "-subj /CN=other-ca && "
+        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
+        "-subj /CN=localhost && "
+        "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext && "
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "-out server.pem -days 2 -extfile san.ext";
+    ok_ = std::system(("(" + script + ") >/dev/null 2>&1").c_str()) == 0;
+  }
+  ~tls_files() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  bool ok() const { return ok_; }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path dir_;
+  bool ok_ = false;
+};
+
+TEST_F(RedisTopologyTest, TlsIsVerifiedAgainstTheCaAndTheServerName) {
+  const tls_files files;
+  ASSERT_TRUE(files.ok()) << "openssl could not make the certificates";
+  const unsigned short tls_port = closed_port();
+  redis_process server(
+      "", {"--tls-port", std::to_string(tls_port), "--tls-cert-file", files.path("server.pem"),
+           "--tls-key-file", files.path("server.key"), "--tls-ca-cert-file", files.path("ca.pem"),
+           "--tls-auth-clients", "no"});
+  redis::client_settings s = settings_for(tls_port);
+  s.tls = true;
+  s.tls_ca_file = files.path("ca.pem");
+  {
+    redis::client good(s, nullptr, record.observer());
+    ASSERT_TRUE(good.wait_up(5s));
+    ASSERT_TRUE(call(good, {"SET", "igw:k", "over-tls"}).has_value());
+    EXPECT_EQ(server.command({"GET", "igw:k"}).text, "over-tls");
+  }
+  {
+    redis::client_settings by_name = s;
+    by_name.host = "localhost";
+    redis::client named(by_name, nullptr);
+    EXPECT_TRUE(named.wait_up(5s)) << "verified by its DNS name";
+  }
+  {
+    recorder wrong_ca;
+    redis::client_settings other = s;
+    other.tls_ca_file = files.path("other-ca.pem");
+    redis::client refused(other, nullptr, wrong_ca.observer());
+    EXPECT_FALSE(refused.wait_up(500ms));
+    EXPECT_TRUE(wrong_ca.saw(redis::call_outcome::tls));
+  }
+  {
+    recorder wrong_name;
+    redis::client_settings other = s;
+    other.tls_server_name = "redis.example.org";  // not in the certificate
+    redis::client refused(other, nullptr, wrong_name.observer());
+    EXPECT_FALSE(refused.wait_up(500ms));
+    EXPECT_TRUE(wrong_name.saw(redis::call_outcome::tls));
+  }
+  {
+    recorder plaintext;
+    redis::client_settings other = s;
+    other.port = std::to_string(server.port());  // rediss:// to the plaintext port
+    redis::client refused(other, nullptr, plaintext.observer());
+    EXPECT_FALSE(refused.wait_up(500ms));
+    EXPECT_TRUE(plaintext.saw(redis::call_outcome::tls));
+  }
+}
+
+}  // namespace
+}  // namespace image_gateway::testing
