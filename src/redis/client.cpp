@@ -199,7 +199,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         settings(context->settings),
         log(l),
         observer(std::move(o)),
-        where(settings.host + ":" + settings.port),
+        where(settings.sentinel_master.empty() ? settings.host + ":" + settings.port
+                                               : "sentinel master " + settings.sentinel_master),
         backoff(settings.reconnect_min) {}
 
   std::shared_ptr<const detail::connection_context> context;

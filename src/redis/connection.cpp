@@ -258,6 +258,40 @@ asio::awaitable<void> connection::hello(Stream& stream, std::string& problem, ca
   }
 }
 
+// The master's address from the first sentinel that knows it (each asked over a connection of
+// its own, closed after the answer).
+asio::awaitable<std::optional<std::pair<std::string, std::string>>> connection::ask_sentinels() {
+  const client_settings& s = context_->settings;
+  for (const auto& [host, port] : s.sentinels) {
+    try {
+      tcp::resolver resolver(executor_);
+      const auto endpoints = co_await resolver.async_resolve(host, port, asio::use_awaitable);
+      tcp::socket sentinel(executor_);
+      co_await asio::async_connect(sentinel, endpoints, asio::use_awaitable);
+      std::string out;
+      append_command(
+          out, std::vector<std::string>{"SENTINEL", "get-master-addr-by-name", s.sentinel_master});
+      co_await asio::async_write(sentinel, asio::buffer(out), asio::use_awaitable);
+      reply_parser replies;
+      reply r;
+      auto status = reply_parser::status::need_more;
+      while (status == reply_parser::status::need_more) {
+        const std::size_t n =
+            co_await sentinel.async_read_some(asio::buffer(read_buffer_), asio::use_awaitable);
+        replies.feed(std::string_view(read_buffer_.data(), n));
+        status = replies.next(r);
+      }
+      if (status == reply_parser::status::ready && r.kind == reply::type::array &&
+          r.elements.size() == 2 && !r.elements[0].text.empty()) {
+        co_return std::make_pair(r.elements[0].text, r.elements[1].text);
+      }
+    } catch (const boost::system::system_error&) {
+      // this sentinel is away: ask the next
+    }
+  }
+  co_return std::nullopt;
+}
+
 asio::awaitable<void> connection::set_up(std::string& problem, call_outcome& why,
                                          std::optional<tcp::socket>& plain,
                                          std::optional<tls_stream>& secure) {
@@ -280,7 +314,17 @@ asio::awaitable<void> connection::set_up_steps(std::string& problem, call_outcom
   const client_settings& s = context_->settings;
   why = call_outcome::connection;
   tcp::resolver resolver(executor_);
-  const auto endpoints = co_await resolver.async_resolve(s.host, s.port, asio::use_awaitable);
+  std::string host = s.host;
+  std::string port = s.port;
+  if (!s.sentinel_master.empty()) {
+    std::optional<std::pair<std::string, std::string>> master = co_await ask_sentinels();
+    if (!master) {
+      problem = "no sentinel named the address of master " + s.sentinel_master;
+      co_return;
+    }
+    std::tie(host, port) = *master;
+  }
+  const auto endpoints = co_await resolver.async_resolve(host, port, asio::use_awaitable);
   if (!s.tls) {
     plain.emplace(executor_);
     co_await asio::async_connect(*plain, endpoints, asio::use_awaitable);
@@ -296,7 +340,7 @@ asio::awaitable<void> connection::set_up_steps(std::string& problem, call_outcom
   secure.emplace(executor_, *context_->tls);
   co_await asio::async_connect(secure->lowest_layer(), endpoints, asio::use_awaitable);
   secure->lowest_layer().set_option(tcp::no_delay(true));
-  const std::string& name = s.tls_server_name.empty() ? s.host : s.tls_server_name;
+  const std::string& name = s.tls_server_name.empty() ? host : s.tls_server_name;
   boost::system::error_code not_an_address;
   asio::ip::make_address(name, not_an_address);
   if (not_an_address) ::SSL_set_tlsext_host_name(secure->native_handle(), name.c_str());

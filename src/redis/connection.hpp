@@ -73,6 +73,7 @@ class connection : public std::enable_shared_from_this<connection> {
     std::chrono::steady_clock::time_point deadline;
   };
 
+  boost::asio::awaitable<std::optional<std::pair<std::string, std::string>>> ask_sentinels();
   boost::asio::awaitable<void> set_up(std::string& problem, call_outcome& why,
                                       std::optional<tcp::socket>& plain,
                                       std::optional<tls_stream>& secure);

@@ -9,6 +9,7 @@
 #include <boost/asio/use_future.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <mutex>
 #include <thread>
 
@@ -220,6 +221,60 @@ TEST_F(RedisTopologyTest, TlsIsVerifiedAgainstTheCaAndTheServerName) {
     EXPECT_FALSE(refused.wait_up(500ms));
     EXPECT_TRUE(plaintext.saw(redis::call_outcome::tls));
   }
+}
+
+// Master, replica and a sentinel: the client finds the master through the sentinel, and after
+// SENTINEL FAILOVER under a stream of writes it writes to the new master within a bounded time.
+TEST_F(RedisTopologyTest, SentinelFailoverIsFollowedUnderWrites) {
+  redis_process master;
+  redis_process replica("", {"--replicaof", "127.0.0.1", std::to_string(master.port())});
+  for (int i = 0; i < 500; ++i) {
+    if (replica.command({"INFO", "replication"}).text.find("master_link_status:up") !=
+        std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  const auto sentinel = redis_process::sentinel(master.port(), "igw-master");
+  for (int i = 0; i < 500; ++i) {  // the sentinel learns of the replica from the master
+    if (!sentinel->command({"SENTINEL", "REPLICAS", "igw-master"}).elements.empty()) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  redis::client_settings s = settings_for(0);
+  s.host = "";
+  s.sentinel_master = "igw-master";
+  s.sentinels = {{"127.0.0.1", std::to_string(closed_port())},  // a sentinel that is away
+                 {"127.0.0.1", std::to_string(sentinel->port())}};
+  redis::client c(s, nullptr, record.observer());
+  ASSERT_TRUE(c.wait_up(5s));
+  ASSERT_TRUE(call(c, {"SET", "igw:before", "1"}).has_value());
+  EXPECT_EQ(master.command({"GET", "igw:before"}).text, "1");
+
+  // The sentinel needs a first look at the replica before it takes it as a good one.
+  std::string failover;
+  for (int i = 0; i < 100 && failover != "OK"; ++i) {
+    failover = sentinel->command({"SENTINEL", "FAILOVER", "igw-master"}).text;
+    if (failover != "OK") std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(failover, "OK");
+  // Writes go on; some fail while the roles change (the replicas go on alone meanwhile).
+  const auto started = std::chrono::steady_clock::now();
+  bool on_new_master = false;
+  int n = 0;
+  while (std::chrono::steady_clock::now() - started < 20s) {
+    const std::string key = "igw:after:" + std::to_string(n++);
+    if (call(c, {"SET", key, "1"}).has_value() && replica.command({"GET", key}).text == "1" &&
+        replica.command({"ROLE"}).elements.at(0).text == "master") {
+      on_new_master = true;
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_TRUE(on_new_master) << "writes never reached the promoted replica";
+  std::cout << "writes on the new master "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+            << " ms after SENTINEL FAILOVER (" << n << " writes)\n";
 }
 
 }  // namespace

@@ -33,6 +33,11 @@ struct client_settings {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_server_name;
+  // Sentinel: when `sentinel_master` is set, `sentinels` (host, port) are asked in turn for the
+  // master's address at every connection set-up (so a failover is followed: the old master
+  // refuses writes or goes away, and the next set-up asks again); `host`/`port` are not used.
+  std::string sentinel_master;
+  std::vector<std::pair<std::string, std::string>> sentinels;
   // Written (with a short expiry) by every connection set-up, so that a server that cannot take
   // the gateway's writes (a replica, an ACL user without write access) is never taken as up.
   // "" : no probe.
