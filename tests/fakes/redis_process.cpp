@@ -134,21 +134,13 @@ void redis_process::start() {
     launch(sentinel_args);
     return;
   }
-  std::vector<std::string> args = {server_binary,
-                                   "--port",
-                                   std::to_string(port_),
-                                   "--bind",
-                                   "127.0.0.1",
-                                   "--save",
-                                   "",
-                                   "--appendonly",
-                                   "no",
-                                   "--daemonize",
-                                   "no",
-                                   "--loglevel",
-                                   "warning",
-                                   "--logfile",
-                                   "/dev/null"};
+  std::vector<std::string> args = {server_binary, "--port", std::to_string(port_), "--bind",
+                                   "127.0.0.1", "--save", "", "--appendonly", "no",
+                                   // A replica's full sync writes an RDB file: never in the
+                                   // working directory, never shared between servers.
+                                   "--dir", "/tmp", "--dbfilename",
+                                   "igw-test-" + std::to_string(port_) + ".rdb", "--daemonize",
+                                   "no", "--loglevel", "warning", "--logfile", "/dev/null"};
   if (!password_.empty()) {
     args.push_back("--requirepass");
     args.push_back(password_);

@@ -15,6 +15,7 @@
 
 #include "fakes/redis_process.hpp"
 #include "fakes/test_servers.hpp"
+#include "image_gateway/log/logger.hpp"
 #include "image_gateway/redis/client.hpp"
 
 namespace image_gateway::testing {
@@ -112,6 +113,46 @@ TEST_F(RedisTopologyTest, AWrongPasswordIsDownAsWrongpass) {
   redis::client none(settings_for(server.port()), nullptr, record.observer());
   EXPECT_FALSE(none.wait_up(500ms));
   EXPECT_TRUE(record.saw(redis::call_outcome::noauth)) << "no password where one is required";
+}
+
+// Loss and recovery are logged once per episode, whatever the number of attempts in between, with
+// the reason and never the password.
+TEST_F(RedisTopologyTest, ARefusalIsLoggedOncePerEpisodeWithItsReason) {
+  redis_process server("server-password");
+  std::FILE* file = std::tmpfile();
+  ASSERT_NE(file, nullptr);
+  std::string text;
+  {
+    logger log(log_level::info, file);
+    redis::client_settings s = settings_for(server.port());
+    s.password = "client-password";
+    s.reconnect_min = 10ms;
+    s.reconnect_max = 10ms;
+    recorder attempts;
+    redis::client c(s, &log, attempts.observer());
+    std::this_thread::sleep_for(500ms);  // dozens of refused attempts
+    {
+      std::lock_guard lock(attempts.mutex);
+      EXPECT_GE(attempts.outcomes.size(), 5U);
+    }
+    server.command({"CONFIG", "SET", "requirepass", "client-password"});
+    ASSERT_TRUE(c.wait_up(5s));
+    log.flush();
+    std::rewind(file);
+    char chunk[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(chunk, 1, sizeof chunk, file)) > 0) text.append(chunk, n);
+  }
+  std::fclose(file);
+  const auto count = [&text](const std::string& what) {
+    std::size_t found = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++found;
+    return found;
+  };
+  EXPECT_EQ(count("Redis unavailable"), 1U) << text;
+  EXPECT_EQ(count("\"reason\":\"wrongpass\""), 1U) << text;
+  EXPECT_EQ(count("Redis connected"), 1U) << text;
+  EXPECT_EQ(count("password"), 0U) << "no password, not even the word: " << text;
 }
 
 TEST_F(RedisTopologyTest, AnAclUserSignsInAndAWrongUserIsRefused) {

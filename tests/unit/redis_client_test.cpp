@@ -148,6 +148,14 @@ class RedisClientTest : public ::testing::Test {
     s.timeout = 200ms;
     return s;
   }
+  // With the write probe, and quick to try again.
+  client_settings probing(const scripted_peer& peer) {
+    client_settings s = settings_for(peer);
+    s.probe_key = "igw:writable";
+    s.reconnect_min = 20ms;
+    s.reconnect_max = 20ms;
+    return s;
+  }
   std::optional<reply> call(client& c, std::vector<std::string> args) {
     return asio::co_spawn(io, c.call(std::move(args), "test"), asio::use_future).get();
   }
@@ -208,20 +216,22 @@ TEST_F(RedisClientTest, AnAclUserIsSentWithThePassword) {
   EXPECT_EQ(peer.seen().at(0), (std::vector<std::string>{"AUTH", "gateway", "pw"}));
 }
 
-// Usable means writable: the set-up writes the probe key, and a server that refuses it is down,
-// the refusal counted under its own reason.
-TEST_F(RedisClientTest, AServerThatRefusesTheProbeWriteIsDown) {
-  std::atomic<bool> read_only{true};
-  scripted_peer peer([&](const std::vector<std::string>& args) -> std::string {
+// A server that refuses writes while `read_only`, as a replica does.
+scripted_peer::answer_fn replica_answer(const std::atomic<bool>& read_only) {
+  return [&read_only](const std::vector<std::string>& args) -> std::string {
     if (args.at(0) == "SET" && read_only) {
       return "-READONLY You can't write against a read only replica.\r\n";
     }
     return handshake_answer(args);
-  });
-  client_settings s = settings_for(peer);
-  s.probe_key = "igw:writable";
-  s.reconnect_min = 20ms;
-  s.reconnect_max = 20ms;
+  };
+}
+
+// Usable means writable: the set-up writes the probe key, and a server that refuses it is down,
+// the refusal counted under its own reason.
+TEST_F(RedisClientTest, AServerThatRefusesTheProbeWriteIsDown) {
+  std::atomic<bool> read_only{true};
+  scripted_peer peer(replica_answer(read_only));
+  const client_settings s = probing(peer);
   client c(s, nullptr, record.observer());
   EXPECT_FALSE(c.wait_up(300ms));
   EXPECT_EQ((peer.seen().at(0)),
@@ -234,16 +244,8 @@ TEST_F(RedisClientTest, AServerThatRefusesTheProbeWriteIsDown) {
 
 TEST_F(RedisClientTest, AReadOnlyAnswerTakesTheClientDownUntilWritesWork) {
   std::atomic<bool> read_only{false};
-  scripted_peer peer([&](const std::vector<std::string>& args) -> std::string {
-    if (args.at(0) == "SET" && read_only) {
-      return "-READONLY You can't write against a read only replica.\r\n";
-    }
-    return handshake_answer(args);
-  });
-  client_settings s = settings_for(peer);
-  s.probe_key = "igw:writable";
-  s.reconnect_min = 20ms;
-  s.reconnect_max = 20ms;
+  scripted_peer peer(replica_answer(read_only));
+  const client_settings s = probing(peer);
   client c(s, nullptr, record.observer());
   ASSERT_TRUE(c.wait_up(5s));
   read_only = true;  // a failover left this address a replica

@@ -48,7 +48,7 @@ TEST(RedisConfig, DefaultsMatchTheSpec) {
 
 TEST(RedisConfig, ReadsTheDeploymentKeys) {
   const config c = parse_config(with_redis(R"({"url": "rediss://sentinel-a:26379",
-      "mode": "sentinel", "seeds": ["sentinel-b:26379", "[::1]:26380", "sentinel-c"],
+      "mode": "sentinel", "seeds": ["sentinel-b:26379", "[::1]:26380", "rediss://sentinel-c"],
       "sentinel_master": "mymaster", "username": "gateway", "password": "pw",
       "tls": {"ca_file": "/dev/null", "server_name": "redis.internal"},
       "lock_lease_ms": 500})"),
@@ -77,7 +77,10 @@ TEST(RedisConfig, DeploymentsThatCannotWorkAreRefused) {
   const std::map<std::string, std::string> cases = {
       {R"({"url": "redis://a", "mode": "replicated"})", "redis.mode"},
       {R"({"url": "redis://a", "mode": "cluster", "seeds": ["b:port"]})", "redis.seeds[0]"},
-      {R"({"url": "redis://a", "mode": "cluster", "seeds": ["redis://b:7000"]})", "redis.seeds[0]"},
+      {R"({"url": "redis://a", "mode": "cluster", "seeds": ["rediss://b:7000"]})",
+       "redis.seeds[0]"},
+      {R"({"url": "redis://a", "mode": "cluster", "seeds": ["redis://b:7000/1"]})",
+       "redis.seeds[0]"},
       {R"({"url": "redis://a", "mode": "cluster", "seeds": [7000]})", "redis.seeds[0]"},
       {R"({"url": "redis://a", "seeds": ["b:7000"]})", "redis.seeds"},
       {R"({"url": "redis://a", "mode": "sentinel"})", "redis.sentinel_master"},
