@@ -107,6 +107,19 @@ api_response request_trace::fail(const api_error& failure) {
   return error_response(failure);
 }
 
+namespace {
+
+// Sentinel mode: the URL's address and the seeds are the sentinels.
+std::vector<std::pair<std::string, std::string>> sentinels_of(const redis_config& r) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (r.mode != redis_mode::sentinel) return out;
+  out.emplace_back(r.host, r.port);
+  for (const redis_endpoint& seed : r.seeds) out.emplace_back(seed.host, seed.port);
+  return out;
+}
+
+}  // namespace
+
 gateway::impl::impl(const config& settings_in, http_client& fetch_transport_in,
                     http_client& oppo_transport, logger& log_in,
                     boost::asio::thread_pool& decode_pool_in)
@@ -132,11 +145,21 @@ gateway::impl::impl(const config& settings_in, http_client& fetch_transport_in,
   if (settings.redis.enabled()) {
     const redis_config& r = settings.redis;
     redis = std::make_unique<redis::client>(
-        redis::client_settings{.host = r.host,
-                               .port = r.port,
-                               .db = r.db,
-                               .password = r.password,
-                               .timeout = r.timeout},
+        redis::client_settings{
+            .host = r.host,
+            .port = r.port,
+            .db = r.db,
+            .username = r.username,
+            .password = r.password,
+            .tls = r.tls,
+            .tls_ca_file = r.tls_files.ca_file,
+            .tls_cert_file = r.tls_files.cert_file,
+            .tls_key_file = r.tls_files.key_file,
+            .tls_server_name = r.tls_files.server_name,
+            .sentinel_master = r.mode == redis_mode::sentinel ? r.sentinel_master : std::string(),
+            .sentinels = sentinels_of(r),
+            .probe_key = r.key_prefix + "writable:{probe}",
+            .timeout = r.timeout},
         &log, [this](const redis::call_report& report) { count_redis_call(report); });
     const replicas::key_layout keys(r.key_prefix);
     shared_limiter =
@@ -157,7 +180,7 @@ gateway::impl::~impl() {
 }
 
 void gateway::impl::count_redis_call(const redis::call_report& report) {
-  if (report.outcome != redis::call_outcome::down) {
+  if (report.outcome != redis::call_outcome::down && !report.set_up) {
     stats.redis_duration.observe({std::string(report.name)},
                                  std::chrono::duration<double>(report.elapsed).count());
   }

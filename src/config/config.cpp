@@ -528,24 +528,11 @@ void read_log(const reader& r, const json& value, const std::string& path, log_c
   });
 }
 
-// redis://host[:port][/db], without user info (the password has its own key). The value is
-// quoted back only when it cannot hold a password.
-void read_redis_url(const std::string& path, redis_config& out) {
-  const std::string& url = out.url;
-  if (url.empty()) return;
-  const auto bad = [&](const std::string& why) {
-    const bool may_hold_secret = url.find('@') != std::string::npos;
-    fail(path, (may_hold_secret ? std::string("the URL") : quote_text(url)) + " " + why);
-  };
-  constexpr std::string_view scheme = "redis://";
-  if (!url.starts_with(scheme)) bad("must be redis://host:port or redis://host:port/DB");
-  std::string_view rest = std::string_view(url).substr(scheme.size());
-  if (rest.find('@') != std::string_view::npos) {
-    bad("must not carry user info: write the password in redis.password");
-  }
-  std::string_view authority = rest.substr(0, rest.find('/'));
-  std::string_view db_text;
-  if (authority.size() < rest.size()) db_text = rest.substr(authority.size() + 1);
+// host[:port] (an IPv6 literal in brackets) of a Redis URL or seed; `bad` never returns.
+template <class Bad>
+redis_endpoint read_redis_authority(std::string_view authority, const Bad& bad,
+                                    std::string_view shape) {
+  redis_endpoint out;
   std::string_view port_text;
   if (authority.starts_with('[')) {
     const auto close = authority.find(']');
@@ -553,7 +540,7 @@ void read_redis_url(const std::string& path, redis_config& out) {
     out.host = std::string(authority.substr(1, close - 1));
     std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
-      if (after.front() != ':') bad("must be redis://host:port or redis://host:port/DB");
+      if (after.front() != ':') bad(std::string("must be ") + std::string(shape));
       port_text = after.substr(1);
     } else {
       port_text = "6379";
@@ -574,6 +561,34 @@ void read_redis_url(const std::string& path, redis_config& out) {
   const int port = std::stoi(std::string(port_text));
   if (port < 1 || port > 65535) bad("must have a port from 1 to 65535");
   out.port = std::string(port_text);
+  return out;
+}
+
+// redis[s]://host[:port][/db], without user info (the password has its own key). The value is
+// quoted back only when it cannot hold a password.
+void read_redis_url(const std::string& path, redis_config& out) {
+  const std::string& url = out.url;
+  if (url.empty()) return;
+  const auto bad = [&](const std::string& why) {
+    const bool may_hold_secret = url.find('@') != std::string::npos;
+    fail(path, (may_hold_secret ? std::string("the URL") : quote_text(url)) + " " + why);
+  };
+  constexpr std::string_view shape =
+      "redis://host:port or redis://host:port/DB (rediss:// for TLS)";
+  constexpr std::string_view plain = "redis://";
+  constexpr std::string_view secure = "rediss://";
+  out.tls = url.starts_with(secure);
+  if (!out.tls && !url.starts_with(plain)) bad(std::string("must be ") + std::string(shape));
+  std::string_view rest = std::string_view(url).substr(out.tls ? secure.size() : plain.size());
+  if (rest.find('@') != std::string_view::npos) {
+    bad("must not carry user info: write the password in redis.password");
+  }
+  std::string_view authority = rest.substr(0, rest.find('/'));
+  std::string_view db_text;
+  if (authority.size() < rest.size()) db_text = rest.substr(authority.size() + 1);
+  const redis_endpoint where = read_redis_authority(authority, bad, shape);
+  out.host = where.host;
+  out.port = where.port;
   if (!db_text.empty()) {
     if (!all_digits(db_text) || db_text.size() > 9) {
       bad("must end with a database number, e.g. /0");
@@ -582,15 +597,108 @@ void read_redis_url(const std::string& path, redis_config& out) {
   }
 }
 
+// A file that must be readable now (checked without connecting anywhere).
+void read_redis_file(const reader& r, const json& v, const std::string& p, std::string& out) {
+  out = r.string(v, p);
+  if (!out.empty() && ::access(out.c_str(), R_OK) != 0) {
+    fail(p, quote_text(out) + " cannot be read: " + std::strerror(errno));
+  }
+}
+
+void read_redis_tls(const reader& r, const json& value, const std::string& path,
+                    redis_tls_config& out) {
+  r.object(value, path, {"ca_file", "cert_file", "key_file", "server_name"});
+  r.with(value, path, "ca_file",
+         [&](const json& v, const std::string& p) { read_redis_file(r, v, p, out.ca_file); });
+  r.with(value, path, "cert_file",
+         [&](const json& v, const std::string& p) { read_redis_file(r, v, p, out.cert_file); });
+  r.with(value, path, "key_file",
+         [&](const json& v, const std::string& p) { read_redis_file(r, v, p, out.key_file); });
+  r.with(value, path, "server_name",
+         [&](const json& v, const std::string& p) { out.server_name = r.string(v, p); });
+  if (out.cert_file.empty() != out.key_file.empty()) {
+    fail(join(path, out.cert_file.empty() ? "key_file" : "cert_file"),
+         "needs redis.tls." + std::string(out.cert_file.empty() ? "cert_file" : "key_file") +
+             " too: a client certificate is a certificate and its key");
+  }
+}
+
+// The keys that only work together, checked once all are read.
+void check_redis(const std::string& path, const redis_config& out) {
+  const redis_tls_config& t = out.tls_files;
+  const bool tls_keys =
+      !t.ca_file.empty() || !t.cert_file.empty() || !t.key_file.empty() || !t.server_name.empty();
+  if (tls_keys && !out.tls) {
+    fail(join(path, "tls"), "is set but redis.url is not rediss://: TLS would never be used");
+  }
+  if (out.mode == redis_mode::sentinel && out.sentinel_master.empty()) {
+    fail(join(path, "sentinel_master"), "is required when redis.mode is \"sentinel\"");
+  }
+  if (out.mode != redis_mode::sentinel && !out.sentinel_master.empty()) {
+    fail(join(path, "sentinel_master"), "is only for redis.mode \"sentinel\"");
+  }
+  if (out.mode == redis_mode::standalone && !out.seeds.empty()) {
+    fail(join(path, "seeds"), "is only for redis.mode \"cluster\" or \"sentinel\"");
+  }
+  if (out.mode == redis_mode::cluster && out.db != 0) {
+    fail(join(path, "url"), "must not name a database: Redis Cluster has only database 0");
+  }
+}
+
 void read_redis(const reader& r, const json& value, const std::string& path, redis_config& out) {
   r.object(value, path,
-           {"url", "password", "key_prefix", "timeout_ms", "lock_lease_ms", "expected_replicas"});
+           {"url", "mode", "seeds", "sentinel_master", "username", "password", "tls", "key_prefix",
+            "timeout_ms", "lock_lease_ms", "expected_replicas"});
   r.with(value, path, "url", [&](const json& v, const std::string& p) {
     out.url = r.string(v, p);
     read_redis_url(p, out);
   });
+  r.with(value, path, "mode", [&](const json& v, const std::string& p) {
+    const std::string mode = r.string(v, p);
+    if (mode == "standalone") {
+      out.mode = redis_mode::standalone;
+    } else if (mode == "cluster") {
+      out.mode = redis_mode::cluster;
+    } else if (mode == "sentinel") {
+      out.mode = redis_mode::sentinel;
+    } else {
+      fail(p, quote_text(mode) + " is not one of standalone, cluster, sentinel");
+    }
+  });
+  r.with(value, path, "seeds", [&](const json& v, const std::string& p) {
+    r.array(v, p);
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const std::string item_path = p + "[" + std::to_string(i) + "]";
+      const std::string text = r.string(v[i], item_path);
+      const auto bad = [&](const std::string& why) {
+        fail(item_path,
+             (text.find('@') != std::string::npos ? std::string("the seed") : quote_text(text)) +
+                 " " + why);
+      };
+      // host:port, or a URL of the same scheme as redis.url without a database.
+      std::string_view authority = text;
+      for (const std::string_view scheme : {"redis://", "rediss://"}) {
+        if (authority.starts_with(scheme)) authority.remove_prefix(scheme.size());
+      }
+      if (authority.size() != text.size() &&
+          !text.starts_with(out.tls ? "rediss://" : "redis://")) {
+        bad(std::string("must use the scheme of redis.url (") + (out.tls ? "rediss" : "redis") +
+            "://)");
+      }
+      if (authority.find_first_of("/@") != std::string_view::npos) {
+        bad("must be host:port (no user info, no database)");
+      }
+      out.seeds.push_back(read_redis_authority(authority, bad, "host:port"));
+    }
+  });
+  r.with(value, path, "sentinel_master",
+         [&](const json& v, const std::string& p) { out.sentinel_master = r.string(v, p); });
+  r.with(value, path, "username",
+         [&](const json& v, const std::string& p) { out.username = r.string(v, p); });
   r.with(value, path, "password",
          [&](const json& v, const std::string& p) { out.password = r.string(v, p); });
+  r.with(value, path, "tls",
+         [&](const json& v, const std::string& p) { read_redis_tls(r, v, p, out.tls_files); });
   r.with(value, path, "key_prefix", [&](const json& v, const std::string& p) {
     out.key_prefix = r.string(v, p);
     // A brace would become the key's Redis Cluster hash tag instead of ours.
@@ -611,6 +719,10 @@ void read_redis(const reader& r, const json& value, const std::string& path, red
   r.with(value, path, "expected_replicas", [&](const json& v, const std::string& p) {
     out.expected_replicas = static_cast<int>(r.integer(v, p, 1, 10000));
   });
+  if (!out.username.empty() && out.password.empty()) {
+    fail(join(path, "username"), "needs redis.password: an ACL user signs in with a password");
+  }
+  check_redis(path, out);
 }
 
 }  // namespace

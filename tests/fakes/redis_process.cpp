@@ -89,7 +89,8 @@ std::vector<redis::reply> exchange(unsigned short port,
 
 bool redis_server_available() { return ::access(server_binary, X_OK) == 0; }
 
-redis_process::redis_process(std::string password) : password_(std::move(password)) {
+redis_process::redis_process(std::string password, std::vector<std::string> extra)
+    : password_(std::move(password)), extra_(std::move(extra)) {
   port_ = closed_port();
   start();
 }
@@ -99,28 +100,56 @@ redis_process::~redis_process() {
     if (frozen_) ::kill(pid_, SIGCONT);
     kill();
   }
+  if (!sentinel_config_.empty()) ::unlink(sentinel_config_.c_str());
+}
+
+std::unique_ptr<redis_process> redis_process::sentinel(unsigned short master_port,
+                                                       const std::string& name) {
+  char path[] = "/tmp/igw-sentinel-XXXXXX";
+  const int fd = ::mkstemp(path);
+  if (fd < 0) throw std::runtime_error("redis_process: cannot make a sentinel configuration");
+  const std::string text = "sentinel monitor " + name + " 127.0.0.1 " +
+                           std::to_string(master_port) + " 1\n" +
+                           "sentinel down-after-milliseconds " + name + " 1000\n" +
+                           "sentinel failover-timeout " + name + " 5000\n";
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  if (!written) throw std::runtime_error("redis_process: cannot write a sentinel configuration");
+  auto made = std::unique_ptr<redis_process>(new redis_process(as_sentinel{}, path));
+  return made;
+}
+
+redis_process::redis_process(as_sentinel, std::string sentinel_config)
+    : sentinel_config_(std::move(sentinel_config)) {
+  port_ = closed_port();
+  start();
 }
 
 void redis_process::start() {
-  std::vector<std::string> args = {server_binary,
-                                   "--port",
-                                   std::to_string(port_),
-                                   "--bind",
-                                   "127.0.0.1",
-                                   "--save",
-                                   "",
-                                   "--appendonly",
-                                   "no",
-                                   "--daemonize",
-                                   "no",
-                                   "--loglevel",
-                                   "warning",
-                                   "--logfile",
-                                   "/dev/null"};
+  if (!sentinel_config_.empty()) {
+    std::vector<std::string> sentinel_args = {
+        server_binary, sentinel_config_, "--sentinel",  "--port", std::to_string(port_),
+        "--bind",      "127.0.0.1",      "--daemonize", "no",     "--logfile",
+        "/dev/null"};
+    launch(sentinel_args);
+    return;
+  }
+  std::vector<std::string> args = {server_binary, "--port", std::to_string(port_), "--bind",
+                                   "127.0.0.1", "--save", "", "--appendonly", "no",
+                                   // A replica's full sync writes an RDB file: never in the
+                                   // working directory, never shared between servers.
+                                   "--dir", "/tmp", "--dbfilename",
+                                   "igw-test-" + std::to_string(port_) + ".rdb", "--daemonize",
+                                   "no", "--loglevel", "warning", "--logfile", "/dev/null"};
   if (!password_.empty()) {
     args.push_back("--requirepass");
     args.push_back(password_);
   }
+  args.insert(args.end(), extra_.begin(), extra_.end());
+  launch(args);
+}
+
+void redis_process::launch(std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

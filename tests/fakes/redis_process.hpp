@@ -3,6 +3,7 @@
 // persistence, never the system service. Killed (SIGKILL), frozen (SIGSTOP) and restarted on
 // the same port at will; a blocking client for looking at and planting keys.
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,11 +15,17 @@ namespace image_gateway::testing {
 
 class redis_process {
  public:
-  // `password` "": none (requirepass otherwise).
-  explicit redis_process(std::string password = "");
+  // `password` "": none (requirepass otherwise). `extra` are more redis-server arguments
+  // (e.g. --replicaof, the --tls-* ones).
+  explicit redis_process(std::string password = "", std::vector<std::string> extra = {});
   ~redis_process();
   redis_process(const redis_process&) = delete;
   redis_process& operator=(const redis_process&) = delete;
+
+  // A sentinel watching the master at 127.0.0.1:`master_port` as `name` (quorum 1, a master
+  // taken as down after 1 s), its configuration in a file of its own (removed with it).
+  static std::unique_ptr<redis_process> sentinel(unsigned short master_port,
+                                                 const std::string& name);
 
   unsigned short port() const { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
@@ -34,8 +41,13 @@ class redis_process {
   std::vector<std::string> keys() const;
 
  private:
+  struct as_sentinel {};
+  redis_process(as_sentinel, std::string sentinel_config);
   void start();
+  void launch(std::vector<std::string>& args);
   std::string password_;
+  std::vector<std::string> extra_;
+  std::string sentinel_config_;  // "" : a plain server
   unsigned short port_ = 0;
   pid_t pid_ = -1;
   bool frozen_ = false;

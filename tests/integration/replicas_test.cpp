@@ -403,9 +403,9 @@ TEST_F(ReplicasTest, EveryKeyHasThePrefixAnExpiryAndNoSecret) {
         key.substr(std::string(key_prefix).size(),
                    key.find(':', std::string(key_prefix).size()) - std::string(key_prefix).size()));
   }
-  EXPECT_EQ(kinds, (std::set<std::string>{"rate", "token", "upload", "epoch"}));
-  EXPECT_EQ(keys.size(), 3U * 2 + 1 + 1 + 1)
-      << "six ids, one token, one rate bucket, the epoch; no lock left";
+  EXPECT_EQ(kinds, (std::set<std::string>{"rate", "token", "upload", "epoch", "writable"}));
+  EXPECT_EQ(keys.size(), 3U * 2 + 1 + 1 + 1 + 1)
+      << "six ids, one token, one rate bucket, the epoch, the write probe; no lock left";
   // The memory figure in the README: one cached id.
   for (const std::string& key : keys) {
     if (key.find("upload:") == std::string::npos) continue;

@@ -2,6 +2,7 @@
 // every way a Redis can misbehave (garbage, silence, gone) failing the call, never the caller.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -46,6 +47,7 @@ class scripted_peer {
   ~scripted_peer() {
     stop_ = true;
     thread_.join();
+    for (std::thread& t : talkers_) t.join();
     ::close(listener_);
   }
 
@@ -64,12 +66,14 @@ class scripted_peer {
       const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) continue;
       ++connections_;
-      talk(fd);
-      ::close(fd);
+      talkers_.emplace_back([this, fd] {
+        talk(fd);
+        ::close(fd);
+      });
     }
   }
 
-  // One connection at a time, until the client closes it or the test ends.
+  // One connection, until the client closes it or the test ends.
   void talk(int fd) {
     reply_parser parser;
     char buffer[4096];
@@ -105,12 +109,13 @@ class scripted_peer {
   mutable std::mutex mutex_;
   std::vector<std::vector<std::string>> seen_;
   std::thread thread_;
+  std::vector<std::thread> talkers_;  // one per connection, touched by `thread_` only
 };
 
 // Answers the connection set-up like Redis does.
 std::string handshake_answer(const std::vector<std::string>& args) {
   if (args.at(0) == "PING") return "+PONG\r\n";
-  if (args.at(0) == "AUTH" || args.at(0) == "SELECT") return "+OK\r\n";
+  if (args.at(0) == "AUTH" || args.at(0) == "SELECT" || args.at(0) == "SET") return "+OK\r\n";
   return "";
 }
 
@@ -143,6 +148,14 @@ class RedisClientTest : public ::testing::Test {
     s.timeout = 200ms;
     return s;
   }
+  // With the write probe, and quick to try again.
+  client_settings probing(const scripted_peer& peer) {
+    client_settings s = settings_for(peer);
+    s.probe_key = "igw:writable";
+    s.reconnect_min = 20ms;
+    s.reconnect_max = 20ms;
+    return s;
+  }
   std::optional<reply> call(client& c, std::vector<std::string> args) {
     return asio::co_spawn(io, c.call(std::move(args), "test"), asio::use_future).get();
   }
@@ -171,7 +184,12 @@ TEST_F(RedisClientTest, PipelinedRepliesReachTheirOwnCallers) {
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->text, "key-" + std::to_string(i));
   }
-  EXPECT_EQ(peer.connections(), 1) << "one connection carries them all";
+  // The client's own connection, and one for the calling thread (made in the background, while
+  // the first calls go through the client's own): never one per call.
+  for (int i = 0; i < 200 && peer.connections() < 2; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(peer.connections(), 2);
+  EXPECT_TRUE(call(c, {"GET", "again"}).has_value());
+  EXPECT_EQ(peer.connections(), 2);
 }
 
 TEST_F(RedisClientTest, AuthAndSelectComeFirst) {
@@ -186,6 +204,90 @@ TEST_F(RedisClientTest, AuthAndSelectComeFirst) {
   EXPECT_EQ(seen[0], (std::vector<std::string>{"AUTH", "pw"}));
   EXPECT_EQ(seen[1], (std::vector<std::string>{"SELECT", "2"}));
   EXPECT_EQ(seen[2], (std::vector<std::string>{"PING"}));
+}
+
+TEST_F(RedisClientTest, AnAclUserIsSentWithThePassword) {
+  scripted_peer peer(handshake_answer);
+  client_settings s = settings_for(peer);
+  s.username = "gateway";
+  s.password = "pw";
+  client c(s, nullptr);
+  ASSERT_TRUE(c.wait_up(5s));
+  EXPECT_EQ(peer.seen().at(0), (std::vector<std::string>{"AUTH", "gateway", "pw"}));
+}
+
+// A server that refuses writes while `read_only`, as a replica does.
+scripted_peer::answer_fn replica_answer(const std::atomic<bool>& read_only) {
+  return [&read_only](const std::vector<std::string>& args) -> std::string {
+    if (args.at(0) == "SET" && read_only) {
+      return "-READONLY You can't write against a read only replica.\r\n";
+    }
+    return handshake_answer(args);
+  };
+}
+
+// Usable means writable: the set-up writes the probe key, and a server that refuses it is down,
+// the refusal counted under its own reason.
+TEST_F(RedisClientTest, AServerThatRefusesTheProbeWriteIsDown) {
+  std::atomic<bool> read_only{true};
+  scripted_peer peer(replica_answer(read_only));
+  const client_settings s = probing(peer);
+  client c(s, nullptr, record.observer());
+  EXPECT_FALSE(c.wait_up(300ms));
+  EXPECT_EQ((peer.seen().at(0)),
+            (std::vector<std::string>{"SET", "igw:writable", "1", "PX", "10000"}));
+  ASSERT_FALSE(record.get().empty());
+  EXPECT_EQ(record.get().front(), call_outcome::readonly);
+  read_only = false;  // promoted
+  EXPECT_TRUE(c.wait_up(5s));
+}
+
+TEST_F(RedisClientTest, AReadOnlyAnswerTakesTheClientDownUntilWritesWork) {
+  std::atomic<bool> read_only{false};
+  scripted_peer peer(replica_answer(read_only));
+  const client_settings s = probing(peer);
+  client c(s, nullptr, record.observer());
+  ASSERT_TRUE(c.wait_up(5s));
+  read_only = true;  // a failover left this address a replica
+  EXPECT_FALSE(call(c, {"SET", "k", "v"}).has_value());
+  EXPECT_EQ(record.get().back(), call_outcome::readonly);
+  EXPECT_FALSE(c.up());
+  std::this_thread::sleep_for(200ms);
+  EXPECT_FALSE(c.up()) << "the probe still fails";
+  read_only = false;
+  EXPECT_TRUE(c.wait_up(5s));
+  EXPECT_TRUE(call(c, {"SET", "k", "v"}).has_value());
+}
+
+TEST_F(RedisClientTest, ARefusedPasswordIsCountedAsWrongpass) {
+  scripted_peer peer([](const std::vector<std::string>& args) -> std::string {
+    if (args.at(0) == "AUTH") return "-WRONGPASS invalid username-password pair\r\n";
+    return handshake_answer(args);
+  });
+  client_settings s = settings_for(peer);
+  s.password = "wrong";
+  client c(s, nullptr, record.observer());
+  EXPECT_FALSE(c.wait_up(300ms));
+  ASSERT_FALSE(record.get().empty());
+  EXPECT_EQ(record.get().front(), call_outcome::wrongpass);
+}
+
+TEST(RedisOutcome, ErrorRepliesAreToldApartByTheirFirstWord) {
+  const auto of = [](std::string text) {
+    reply r;
+    r.kind = reply::type::error;
+    r.text = std::move(text);
+    return outcome_of(r);
+  };
+  EXPECT_EQ(of("READONLY You can't write against a read only replica."), call_outcome::readonly);
+  EXPECT_EQ(of("WRONGPASS invalid username-password pair"), call_outcome::wrongpass);
+  EXPECT_EQ(of("NOAUTH Authentication required."), call_outcome::noauth);
+  EXPECT_EQ(of("NOPERM this user has no permissions"), call_outcome::noperm);
+  EXPECT_EQ(of("MOVED 3999 127.0.0.1:6381"), call_outcome::moved);
+  EXPECT_EQ(of("ASK 3999 127.0.0.1:6381"), call_outcome::moved);
+  EXPECT_EQ(of("WRONGTYPE Operation against a key"), call_outcome::error_reply);
+  EXPECT_EQ(to_string(call_outcome::readonly), "readonly");
+  EXPECT_EQ(to_string(call_outcome::tls), "tls");
 }
 
 TEST_F(RedisClientTest, ARefusedPasswordKeepsTheClientDown) {
@@ -214,7 +316,12 @@ TEST_F(RedisClientTest, NoScriptFallsBackToEval) {
   const auto r = asio::co_spawn(io, c.run(lua, {"k"}, {"a"}, "test"), asio::use_future).get();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->integer, 7);
-  const auto seen = peer.seen();
+  // What the calls sent (the caller's connection may be set up in between, on its own).
+  std::vector<std::vector<std::string>> seen;
+  for (const auto& command : peer.seen()) {
+    if (command.at(0).starts_with("EVAL")) seen.push_back(command);
+  }
+  ASSERT_EQ(seen.size(), 2U);
   EXPECT_EQ(seen.at(seen.size() - 2),
             (std::vector<std::string>{"EVALSHA", lua.sha1, "1", "k", "a"}));
   EXPECT_EQ(seen.back(), (std::vector<std::string>{"EVAL", "return 7", "1", "k", "a"}));
@@ -257,10 +364,16 @@ TEST_F(RedisClientTest, SilenceTimesOutAndTheBreakerOpens) {
   EXPECT_EQ(record.get().back(), call_outcome::timeout);
   EXPECT_FALSE(c.up());
   // While down, calls fail at once: nothing is sent, no second time-out is waited for.
-  const auto sent_before = peer.seen().size();
+  const auto gets = [&peer] {
+    const auto seen = peer.seen();
+    return std::count_if(seen.begin(), seen.end(),
+                         [](const auto& command) { return command.at(0) == "GET"; });
+  };
+  const auto sent_before = gets();
   EXPECT_FALSE(call(c, {"GET", "k"}).has_value());
   EXPECT_EQ(record.get().back(), call_outcome::down);
-  EXPECT_EQ(peer.seen().size(), sent_before);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(gets(), sent_before);
 }
 
 TEST_F(RedisClientTest, AClosedConnectionFailsTheCallsOnIt) {

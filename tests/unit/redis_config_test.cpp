@@ -40,6 +40,67 @@ TEST(RedisConfig, DefaultsMatchTheSpec) {
   EXPECT_EQ(c.redis.timeout, 50ms);
   EXPECT_EQ(c.redis.lock_lease, 2000ms);
   EXPECT_EQ(c.redis.expected_replicas, 1);
+  EXPECT_EQ(c.redis.mode, redis_mode::standalone);
+  EXPECT_TRUE(c.redis.seeds.empty());
+  EXPECT_EQ(c.redis.username, "");
+  EXPECT_FALSE(c.redis.tls);
+  EXPECT_EQ(c.redis.lock_lease, 2000ms);
+}
+
+TEST(RedisConfig, ReadsTheDeploymentKeys) {
+  const config c = parse_config(with_redis(R"({"url": "rediss://sentinel-a:26379",
+      "mode": "sentinel", "seeds": ["sentinel-b:26379", "[::1]:26380", "rediss://sentinel-c"],
+      "sentinel_master": "mymaster", "username": "gateway", "password": "pw",
+      "tls": {"ca_file": "/dev/null", "server_name": "redis.internal"},
+      "lock_lease_ms": 500})"),
+                                env);
+  EXPECT_TRUE(c.redis.tls);
+  EXPECT_EQ(c.redis.host, "sentinel-a");
+  EXPECT_EQ(c.redis.mode, redis_mode::sentinel);
+  ASSERT_EQ(c.redis.seeds.size(), 3U);
+  EXPECT_EQ(c.redis.seeds[0].host, "sentinel-b");
+  EXPECT_EQ(c.redis.seeds[0].port, "26379");
+  EXPECT_EQ(c.redis.seeds[1].host, "::1");
+  EXPECT_EQ(c.redis.seeds[1].port, "26380");
+  EXPECT_EQ(c.redis.seeds[2].port, "6379");
+  EXPECT_EQ(c.redis.sentinel_master, "mymaster");
+  EXPECT_EQ(c.redis.username, "gateway");
+  EXPECT_EQ(c.redis.tls_files.ca_file, "/dev/null");
+  EXPECT_EQ(c.redis.tls_files.server_name, "redis.internal");
+  EXPECT_EQ(c.redis.lock_lease, 500ms);
+  const config cluster = parse_config(
+      with_redis(R"({"url": "redis://a:7000", "mode": "cluster", "seeds": ["b:7001"]})"), env);
+  EXPECT_EQ(cluster.redis.mode, redis_mode::cluster);
+}
+
+// What cannot work is refused before any connection, naming its key.
+TEST(RedisConfig, DeploymentsThatCannotWorkAreRefused) {
+  const std::map<std::string, std::string> cases = {
+      {R"({"url": "redis://a", "mode": "replicated"})", "redis.mode"},
+      {R"({"url": "redis://a", "mode": "cluster", "seeds": ["b:port"]})", "redis.seeds[0]"},
+      {R"({"url": "redis://a", "mode": "cluster", "seeds": ["rediss://b:7000"]})",
+       "redis.seeds[0]"},
+      {R"({"url": "redis://a", "mode": "cluster", "seeds": ["redis://b:7000/1"]})",
+       "redis.seeds[0]"},
+      {R"({"url": "redis://a", "mode": "cluster", "seeds": [7000]})", "redis.seeds[0]"},
+      {R"({"url": "redis://a", "seeds": ["b:7000"]})", "redis.seeds"},
+      {R"({"url": "redis://a", "mode": "sentinel"})", "redis.sentinel_master"},
+      {R"({"url": "redis://a", "sentinel_master": "m"})", "redis.sentinel_master"},
+      {R"({"url": "redis://a/2", "mode": "cluster"})", "redis.url"},
+      {R"({"url": "redis://a", "tls": {"ca_file": "/dev/null"}})", "redis.tls"},
+      {R"({"url": "rediss://a", "tls": {"ca_file": "/nonexistent/ca.pem"}})", "redis.tls.ca_file"},
+      {R"({"url": "rediss://a", "tls": {"cert_file": "/dev/null"}})", "redis.tls.cert_file"},
+      {R"({"url": "rediss://a", "tls": {"key_file": "/dev/null"}})", "redis.tls.key_file"},
+      {R"({"url": "rediss://a", "tls": {"ca": "/dev/null"}})", "redis.tls.ca"},
+      {R"({"url": "redis://a", "username": "gateway"})", "redis.username"},
+      {R"({"lock_lease_ms": 99})", "redis.lock_lease_ms"},
+      {R"({"lock_lease_ms": 60001})", "redis.lock_lease_ms"},
+  };
+  for (const auto& [redis, key] : cases) {
+    const std::string message = error_of(redis);
+    EXPECT_NE(message.find(key), std::string::npos) << redis << " -> " << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << "one line: " << message;
+  }
 }
 
 TEST(RedisConfig, ReadsEveryKey) {

@@ -88,13 +88,33 @@ struct trace_config {
   bool generate = false;
 };
 
-// SPEC §8: shared state for replicas. url "" : none (each replica alone, in memory).
+// Shared state for replicas (docs/scaling.md). url "" : none (each replica alone, in memory).
+enum class redis_mode { standalone, cluster, sentinel };
+
+struct redis_endpoint {
+  std::string host;  // brackets of an IPv6 literal removed
+  std::string port;
+};
+
+struct redis_tls_config {
+  std::string ca_file;    // "" : the system store
+  std::string cert_file;  // a client certificate (with key_file), "" : none
+  std::string key_file;
+  std::string server_name;  // "" : the URL's host
+};
+
 struct redis_config {
-  std::string url;       // as written: redis://host:port[/db]
-  std::string host;      // parsed from url (brackets of an IPv6 literal removed)
-  std::string port;      // parsed from url, "6379" when absent
-  int db = 0;            // parsed from url
-  std::string password;  // "" : no AUTH
+  std::string url;   // as written: redis[s]://host:port[/db]
+  std::string host;  // parsed from url (brackets of an IPv6 literal removed)
+  std::string port;  // parsed from url, "6379" when absent
+  int db = 0;        // parsed from url
+  bool tls = false;  // rediss://
+  redis_mode mode = redis_mode::standalone;
+  std::vector<redis_endpoint> seeds;  // more seed nodes (cluster) or sentinels (sentinel)
+  std::string sentinel_master;        // the master's name (sentinel)
+  std::string username;               // "" : the default user
+  std::string password;               // "" : no AUTH
+  redis_tls_config tls_files;
   std::string key_prefix = "image-gateway:";
   milliseconds timeout{50};
   milliseconds lock_lease{2000};  // an upload's or token refresh's lock, renewed by its owner

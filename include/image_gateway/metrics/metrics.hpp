@@ -199,11 +199,13 @@ struct registry {
                           "counter"};
   // Shared state for replicas (SPEC §8); rendered only when redis.url is set.
   gauge redis_up{"image_gateway_redis_up",
-                 "1 while the connection to Redis is up and shared state is used, else 0."};
+                 "1 while Redis is reachable and takes the gateway's writes (shared state is "
+                 "used), else 0."};
   counter_family redis_errors{
       "image_gateway_redis_errors_total",
-      "Redis calls that failed and fell back to local state, by reason (down: not sent while "
-      "the connection is down; timeout, connection, protocol, error_reply).",
+      "Redis calls that failed and fell back to local state, and refused connection set-ups, "
+      "by reason (down: not sent while Redis is down; timeout, connection, protocol, "
+      "error_reply; readonly, wrongpass, noauth, noperm, tls, moved: Redis unusable).",
       {"reason"}};
   histogram_family redis_duration{
       "image_gateway_redis_call_duration_seconds",
