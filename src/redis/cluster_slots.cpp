@@ -1,5 +1,7 @@
 #include "image_gateway/redis/cluster_slots.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace image_gateway::redis {
@@ -115,6 +117,26 @@ std::optional<redirection> parse_redirection(std::string_view text) {
   }
   // "MOVED 3999 :6380": the node that answered; the caller knows it, an empty host says so.
   return out;
+}
+
+std::optional<std::string_view> command_key(std::span<const std::string> args) {
+  if (args.empty()) return std::nullopt;
+  std::string name = args[0];
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  if (name == "EVAL" || name == "EVALSHA") {
+    if (args.size() < 4 || args[2] == "0") return std::nullopt;
+    return args[3];
+  }
+  static constexpr std::string_view keyless[] = {
+      "PING",   "ECHO",    "TIME",   "INFO",     "DBSIZE",  "CLUSTER",  "SCRIPT",
+      "CONFIG", "COMMAND", "ASKING", "AUTH",     "HELLO",   "SELECT",   "CLIENT",
+      "MULTI",  "EXEC",    "QUIT",   "FLUSHALL", "FLUSHDB", "READONLY", "READWRITE"};
+  if (std::find(std::begin(keyless), std::end(keyless), name) != std::end(keyless) ||
+      args.size() < 2) {
+    return std::nullopt;
+  }
+  return args[1];
 }
 
 }  // namespace image_gateway::redis

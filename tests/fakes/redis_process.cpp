@@ -89,9 +89,10 @@ std::vector<redis::reply> exchange(unsigned short port,
 
 bool redis_server_available() { return ::access(server_binary, X_OK) == 0; }
 
-redis_process::redis_process(std::string password, std::vector<std::string> extra)
+redis_process::redis_process(std::string password, std::vector<std::string> extra,
+                             unsigned short port)
     : password_(std::move(password)), extra_(std::move(extra)) {
-  port_ = closed_port();
+  port_ = port != 0 ? port : closed_port();
   start();
 }
 

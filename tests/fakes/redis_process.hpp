@@ -16,8 +16,9 @@ namespace image_gateway::testing {
 class redis_process {
  public:
   // `password` "": none (requirepass otherwise). `extra` are more redis-server arguments
-  // (e.g. --replicaof, the --tls-* ones).
-  explicit redis_process(std::string password = "", std::vector<std::string> extra = {});
+  // (e.g. --replicaof, the --tls-* ones). `port` 0: a free one.
+  explicit redis_process(std::string password = "", std::vector<std::string> extra = {},
+                         unsigned short port = 0);
   ~redis_process();
   redis_process(const redis_process&) = delete;
   redis_process& operator=(const redis_process&) = delete;

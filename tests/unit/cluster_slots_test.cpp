@@ -2,6 +2,10 @@
 // CLUSTER KEYSLOT answers them, the CLUSTER SLOTS map, MOVED / ASK.
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "image_gateway/redis/cluster_slots.hpp"
 
 namespace image_gateway::redis {
@@ -120,6 +124,25 @@ TEST(ClusterSlots, Redirections) {
   EXPECT_FALSE(parse_redirection("MOVED 1 h:"));
   EXPECT_FALSE(parse_redirection("MOVED 1 h:6x"));
   EXPECT_FALSE(parse_redirection("ASK 1"));
+}
+
+std::optional<std::string> key_of(std::vector<std::string> args) {
+  const auto key = command_key(args);
+  if (!key) return std::nullopt;
+  return std::string(*key);
+}
+
+TEST(ClusterSlots, CommandsAreRoutedByTheirFirstKey) {
+  EXPECT_EQ(key_of({"GET", "k"}), "k");
+  EXPECT_EQ(key_of({"set", "k", "v", "PX", "10"}), "k");
+  EXPECT_EQ(key_of({"PEXPIRE", "k", "10"}), "k");
+  EXPECT_EQ(key_of({"EVALSHA", "abc", "2", "k1", "k2", "arg"}), "k1");
+  EXPECT_EQ(key_of({"EVAL", "return 1", "0", "arg"}), std::nullopt);
+  EXPECT_EQ(key_of({"PING"}), std::nullopt);
+  EXPECT_EQ(key_of({"DBSIZE"}), std::nullopt);
+  EXPECT_EQ(key_of({"CLUSTER", "SLOTS"}), std::nullopt);
+  EXPECT_EQ(key_of({"SCRIPT", "LOAD", "return 1"}), std::nullopt);
+  EXPECT_EQ(key_of({}), std::nullopt);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,5 +54,10 @@ struct redirection {
   cluster_node node;
 };
 std::optional<redirection> parse_redirection(std::string_view error_text);
+
+// The key a command is routed by in a cluster: the first key of EVAL / EVALSHA (none when it
+// has no keys), nothing for a command without keys (PING, TIME, INFO, DBSIZE, SCRIPT, CLUSTER,
+// ...), the first argument for every other command (GET, SET, DEL, PEXPIRE, ...).
+std::optional<std::string_view> command_key(std::span<const std::string> args);
 
 }  // namespace image_gateway::redis
