@@ -255,6 +255,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   std::map<std::string, std::shared_ptr<connection>> monitor_nodes;
   std::uint64_t monitor_generation = 0;
   bool refresh_running = false;
+  std::function<void()> abort_ask;  // while ask_node waits for a set-up
 
   // The callers' connections, one per calling thread (and execution context).
   std::mutex locals_mutex;
@@ -405,9 +406,12 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
               io.get_executor(), context,
               [finish](call_outcome outcome, const std::string& text) { finish(outcome, text); },
               [finish] { finish(call_outcome::ok, {}); }, node_target{node.host, node.port, false});
+          // A client that stops ends the wait (so that no connection keeps it).
+          abort_ask = [finish] { finish(call_outcome::down, "the client stopped"); };
           link->open();
         },
         asio::use_awaitable);
+    abort_ask = nullptr;
     if (why != call_outcome::ok) {
       problem = node.address() + ": " + detail;
       link->close(call_outcome::down);
@@ -421,8 +425,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   // On `thread`: the slot map from the first node that gives a whole one (the seeds first at a
   // connection set-up, the known masters first on a refresh), then a monitor connection to each
   // master. When none answers at a set-up, Redis is down and asked again after the back-off.
+  // (No strong reference to the client in these coroutines: they run on `thread` only, which the
+  // client joins before it goes; one left waiting is destroyed with `io`.)
   asio::awaitable<void> load_map(bool initial, std::uint64_t generation) {
-    const auto self = shared_from_this();
     std::vector<cluster_node> candidates;
     const auto add = [&candidates](const cluster_node& node) {
       if (std::find(candidates.begin(), candidates.end(), node) == candidates.end()) {
@@ -536,7 +541,6 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   }
 
   asio::awaitable<void> refresh_map() {
-    const auto self = shared_from_this();
     co_await load_map(false, monitor_generation);
     refresh_running = false;
   }
@@ -714,6 +718,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     ready = false;
     reconnect_timer.cancel();
     close_monitors();
+    if (abort_ask) std::exchange(abort_ask, nullptr)();
   }
 };
 
