@@ -247,7 +247,8 @@ TEST_F(HostileTest, RedirectsToOtherSchemesAreRefused) {
     const auto refused = error_of(post_small(origin.url(path)));
     EXPECT_EQ(refused.status, 400) << path;
     EXPECT_EQ(refused.code, 21003) << path;
-    EXPECT_EQ(refused.detail, "small_picture_url: redirect to a scheme other than http or https")
+    EXPECT_EQ(refused.detail, "small_picture_url: redirect refused: scheme '" + path.substr(1) +
+                                  "' is not allowed, only http and https")
         << path;
   }
   EXPECT_EQ(target.connections(), 0U);
