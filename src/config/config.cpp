@@ -361,7 +361,8 @@ void read_rule(const reader& r, const json& value, const std::string& path, imag
 }
 
 void read_fit_limits(const reader& r, const json& value, const std::string& path, fit_limits& out) {
-  r.object(value, path, {"max_source_bytes", "max_source_pixels", "max_inflight"});
+  r.object(value, path,
+           {"max_source_bytes", "max_source_pixels", "max_inflight", "max_inflight_per_app"});
   r.with(value, path, "max_source_bytes", [&](const json& v, const std::string& p) {
     out.max_source_bytes = static_cast<std::size_t>(r.integer(v, p, 1, unbounded));
   });
@@ -370,6 +371,13 @@ void read_fit_limits(const reader& r, const json& value, const std::string& path
   });
   r.with(value, path, "max_inflight", [&](const json& v, const std::string& p) {
     out.max_inflight = static_cast<std::size_t>(r.integer(v, p, 1, 100000));
+  });
+  r.with(value, path, "max_inflight_per_app", [&](const json& v, const std::string& p) {
+    out.max_inflight_per_app = static_cast<std::size_t>(r.integer(v, p, 1, 100000));
+    if (out.max_inflight_per_app > out.max_inflight) {
+      fail(p, "must not be more than images.fit.max_inflight (" + std::to_string(out.max_inflight) +
+                  ")");
+    }
   });
 }
 

@@ -1,7 +1,7 @@
 // One meaning for one input (issue 16): a request is read the way a filter in front of the
 // gateway would read it, or refused. Percent-encoded hosts (also in redirects), duplicate JSON
 // keys and percent-encoded query names, over real sockets against fakes that count what
-// reached them.
+// reached them; and the per-app share of the fit places.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -11,6 +11,7 @@
 
 #include "fakes/raw_origin.hpp"
 #include "fakes/test_servers.hpp"
+#include "image_gateway/metrics/metrics.hpp"
 #include "image_gateway/util/sample_images.hpp"
 #include "integration/error_assertions.hpp"
 
@@ -172,6 +173,49 @@ TEST_F(RequestSemanticsTest, PercentEncodedDryRunIsADryRun) {
   // Without the option, the same request uploads: the fake OPPO counts it.
   EXPECT_EQ(post(small_body(origin.url("/s.png"))).status, 200);
   EXPECT_EQ(oppo.api().stats().upload_requests, 1U);
+}
+
+// ---- fair fits: one app holds at most its share of the fit places ----------------------------
+
+TEST_F(RequestSemanticsTest, OneAppCannotHoldEveryFitPlace) {
+  config c = test_config(oppo.base_url());
+  c.apps.push_back({"other-app", "other-secret", fake_oppo_server::default_oppo_app(), 0});
+  c.images.fit.max_inflight = 2;  // the default share: half, 1 place per app
+  c.server.request_deadline = std::chrono::seconds(60);
+  c.fetch.timeout = std::chrono::seconds(20);
+  // Slow, but under the fetcher's low-speed rule (3 s without data ends a transfer).
+  origin.serve("/slow.png", samples::png(1968, 738, 163));
+  origin.delay("/slow.png", std::chrono::milliseconds(2500));
+  origin.serve("/big.png", samples::png(492, 185, 164));
+  auto& gw = start(std::move(c));
+  const auto fit_body = [&](const std::string& path) {
+    return json{{"big_picture_url", origin.url(path)}, {"fit", "contain"}}.dump();
+  };
+
+  // App A's first fit holds its one place while its source is slow to come.
+  std::future<client_response> first =
+      std::async(std::launch::async, [&] { return post(fit_body("/slow.png")); });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (origin.hits("/slow.png") == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(origin.hits("/slow.png"), 1U);
+  // A's second fit: over its share, answered like a full gateway, with Retry-After.
+  const auto refused = post(fit_body("/big.png"));
+  expect_error(refused, 503, 27000, msg_timeout,
+               {"app test-app", "share of 1", "images.fit.max_inflight_per_app"});
+  EXPECT_EQ(refused.header("retry-after"), "1");
+  EXPECT_EQ(origin.hits("/big.png"), 0U);
+  // App B still gets the free place and is fitted.
+  const auto other = http_call("POST", gw.url("/v4/image/oppo"), fit_body("/big.png"),
+                               {basic_header("other-app", "other-secret")});
+  EXPECT_EQ(other.status, 200) << other.body;
+  EXPECT_TRUE(json::parse(other.body, nullptr, false).contains("big_picture_id")) << other.body;
+  EXPECT_EQ(first.get().status, 200);
+  // A's place is free again.
+  EXPECT_EQ(post(fit_body("/big.png")).status, 200);
+  EXPECT_EQ(gw.api().metrics().shed.value({"fit_max_inflight_per_app"}), 1.0);
+  EXPECT_EQ(gw.api().metrics().shed.value({"fit_max_inflight"}), 0.0);
 }
 
 }  // namespace
