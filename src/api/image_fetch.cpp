@@ -45,6 +45,8 @@ std::optional<api_error> fetch_problem(const http_response& response, image_kind
       return failed("could not connect (" + response.error_detail + ")");
     case transfer_status::timed_out:
       return failed("fetch timed out (limit " + std::to_string(timeout.count()) + " ms)");
+    case transfer_status::too_slow:
+      return failed("fetch cut by the low-speed rule (" + response.error_detail + ")");
     case transfer_status::too_many_redirects:
       return failed("too many redirects");
     case transfer_status::redirect_refused:

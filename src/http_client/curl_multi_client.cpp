@@ -220,6 +220,13 @@ curl_socket_t on_open_socket(void* user, curlsocktype purpose, curl_sockaddr* ad
   return fd;
 }
 
+// curl reports its low-speed abort (CURLOPT_LOW_SPEED_LIMIT/TIME) as CURLE_OPERATION_TIMEDOUT,
+// told apart from the other time-outs only by its message, the same in every libcurl since 7.x:
+// "Operation too slow. Less than N bytes/sec transferred the last N seconds".
+bool cut_by_low_speed(const char* error_buffer) {
+  return std::string_view(error_buffer).starts_with("Operation too slow");
+}
+
 transfer_status status_for(CURLcode code) {
   switch (code) {
     case CURLE_OK:
@@ -344,6 +351,11 @@ struct curl_multi_client::impl {
         complete(*t, transfer_status::ok, {});
       } else if (t->abort_status != transfer_status::ok) {
         complete(*t, t->abort_status, t->abort_detail);
+      } else if (code == CURLE_OPERATION_TIMEDOUT && cut_by_low_speed(t->error_buffer)) {
+        complete(*t, transfer_status::too_slow,
+                 "fewer than " + std::to_string(t->request.low_speed_bytes_per_s) +
+                     " bytes per second arrived for " +
+                     std::to_string(t->request.low_speed_window.count()) + " s");
       } else {
         const std::string detail =
             t->error_buffer[0] != '\0' ? std::string(t->error_buffer) : curl_easy_strerror(code);

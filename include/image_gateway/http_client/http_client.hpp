@@ -22,7 +22,8 @@ enum class transfer_status {
   dns_failed,          // the host name did not resolve
   connect_failed,      // refused or unreachable
   address_blocked,     // the address policy refused the address at connect time
-  timed_out,           // connect, total or low-speed time-out
+  timed_out,           // connect or total time-out
+  too_slow,            // under low_speed_bytes_per_s for low_speed_window (error_detail: numbers)
   too_large,           // more than max_response_bytes arrived (or Content-Length said so)
   too_many_redirects,  // more than max_redirects hops
   redirect_refused,    // a redirect redirect_check refused (error_detail: why), or to a scheme
