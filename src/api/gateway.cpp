@@ -223,6 +223,7 @@ handler_result gateway::handle(api_request request) {
   request_trace trace;
   const std::string_view caller_id = request.header("x-request-id");
   trace.request_id = is_sane_request_id(caller_id) ? std::string(caller_id) : new_request_id();
+  trace.tracing = caller_trace(request, impl_->settings.trace.generate);
 
   api_response response;
   const route where = resolve_route(request.method, request.path);
@@ -308,6 +309,7 @@ api_response gateway::impl::finish(const api_request& request, request_trace& tr
       line.member("remote", request.remote_address);
       line.member("request_id", trace.request_id);
       line.member("status", response.status);
+      if (!trace.tracing.empty()) line.member("trace_id", trace.tracing.trace_id);
       if (image) {
         line.member("upstream_ms", static_cast<double>(trace.upstream_time.count()) / 1000.0);
       }
