@@ -133,7 +133,8 @@ gateway::impl::impl(const config& settings_in, http_client& fetch_transport_in,
             std::make_shared<const address_policy>(settings_in.fetch.allow_networks)},
       uploads(settings_in.cache.max_entries),
       revalidation(settings_in.fetch.revalidate ? settings_in.cache.max_entries : 0),
-      oppo(oppo_transport, settings_in.oppo) {
+      oppo(oppo_transport, settings_in.oppo),
+      fits(settings_in.images.fit.max_inflight, fit_share_per_app(settings_in.images.fit)) {
   stats.cache_entries.set_source([this] { return static_cast<double>(uploads.size()); });
   stats.cache_evictions.set_source([this] { return static_cast<double>(uploads.evictions()); });
   stats.oppo_circuit_open.set_source({"auth"},

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "image_fetch.hpp"
+#include "image_gateway/api/fit_slots.hpp"
 #include "image_gateway/api/gateway.hpp"
 #include "image_gateway/api/image_form.hpp"
 #include "image_gateway/api/image_request.hpp"
@@ -56,7 +57,7 @@ struct request_trace {
   api_response fail(const api_error& failure);
 };
 
-// Holds one place of a limit (server.max_inflight, images.fit.max_inflight) for as long as a
+// Holds one place of server.max_inflight for as long as a
 // request runs; moves into the pipeline's coroutine with the request.
 class in_flight_slot {
  public:
@@ -112,7 +113,7 @@ struct gateway::impl {
   // One upload per image: within this replica always, across replicas with Redis.
   std::unique_ptr<replicas::upload_flight> flights;
   std::atomic<std::size_t> in_flight{0};
-  std::atomic<std::size_t> fits_in_flight{0};  // requests with a fit (images.fit.max_inflight)
+  fit_slots fits;  // places for requests with a fit (images.fit.max_inflight, a share per app)
   std::atomic<bool> draining{false};
   std::atomic<bool> drain_window_over{false};
 

@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <vector>
 
+#include "image_gateway/fetch/url_policy.hpp"
 #include "image_gateway/http_client/async_perform.hpp"
 
 namespace image_gateway {
@@ -44,10 +45,12 @@ std::optional<api_error> fetch_problem(const http_response& response, image_kind
       return failed("could not connect (" + response.error_detail + ")");
     case transfer_status::timed_out:
       return failed("fetch timed out (limit " + std::to_string(timeout.count()) + " ms)");
+    case transfer_status::too_slow:
+      return failed("fetch cut by the low-speed rule (" + response.error_detail + ")");
     case transfer_status::too_many_redirects:
       return failed("too many redirects");
     case transfer_status::redirect_refused:
-      return failed("redirect to a scheme other than http or https");
+      return failed("redirect refused: " + response.error_detail);
     case transfer_status::tls_failed:
       return failed("TLS error (" + response.error_detail + ")");
     case transfer_status::cancelled:
@@ -118,6 +121,8 @@ net::awaitable<transfer_outcome> transfer(const fetch_context& context, const st
   request.max_response_bytes = max_bytes;
   request.max_redirects = rules.settings.max_redirects;
   request.connect_policy = rules.addresses;
+  // Every hop's target passes the caller's URL rules before anything is opened for it.
+  request.redirect_check = redirect_refusal;
   request.hash_body = context.hash_body;
   request.headers.emplace_back("Accept: image/png, image/jpeg");
   if (context.trace != nullptr) add_trace_headers(request.headers, *context.trace);

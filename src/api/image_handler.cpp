@@ -202,21 +202,26 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
     }
   }
 
-  // A source to be fitted may be larger than what OPPO takes (SPEC §2, images.fit): at most
-  // images.fit.max_inflight such requests at once, so their sources' memory stays bounded.
+  // A source to be fitted may be larger than what OPPO takes (images.fit): at most
+  // images.fit.max_inflight such requests at once, so their sources' memory stays bounded, and
+  // at most the app's share of them, so one app with slow sources cannot hold them all.
   const bool fitting = asked.fit != fit_mode::none;
-  std::optional<in_flight_slot> fit_place;
+  std::optional<fit_slots::place> fit_place;
   if (fitting) {
-    const std::size_t limit = settings.images.fit.max_inflight;
-    if (fits_in_flight.fetch_add(1) >= limit) {
-      --fits_in_flight;
-      stats.shed.add({"fit_max_inflight"});
-      co_return trace.fail({error_kind::overloaded,
-                            "the gateway is at its limit of " + std::to_string(limit) +
-                                " requests with a fit in flight",
-                            std::nullopt});
+    fit_slots::admission admitted_fit = fits.take(app->app_key);
+    if (!admitted_fit.held) {
+      const bool all = admitted_fit.why == fit_slots::full::all;
+      stats.shed.add({all ? "fit_max_inflight" : "fit_max_inflight_per_app"});
+      co_return trace.fail(
+          {error_kind::overloaded,
+           all ? "the gateway is at its limit of " + std::to_string(fits.total()) +
+                     " requests with a fit in flight (images.fit.max_inflight)"
+               : "app " + app->app_key + " is at its share of " + std::to_string(fits.per_app()) +
+                     " of the " + std::to_string(fits.total()) +
+                     " requests with a fit in flight (images.fit.max_inflight_per_app)",
+           std::nullopt});
     }
-    fit_place.emplace(fits_in_flight);
+    fit_place.emplace(std::move(*admitted_fit.held));
   }
   // Stage: fetch, both at once (bytes that came in the body need none).
   const fit_options fit{asked.fit, asked.background};

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "image_gateway/fetch/url_policy.hpp"
+#include "image_gateway/util/json_duplicates.hpp"
+#include "image_gateway/util/strings.hpp"
 
 namespace image_gateway {
 
@@ -67,8 +69,18 @@ result<image_request> parse_image_request(std::string_view body) {
         "request body nests deeper than " + std::to_string(max_nesting_depth) + " levels",
         {}};
   }
-  const nlohmann::json json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  duplicate_key_watch duplicates;
+  const nlohmann::json json =
+      nlohmann::json::parse(body, duplicates.callback(), /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_object()) return bad_json();
+  // One meaning for one body: a reader that keeps the first of two values (a validator in
+  // front) must not see other URLs than the ones fetched. Any object, at any depth.
+  if (const auto& duplicate = duplicates.first_duplicate()) {
+    return api_error{
+        error_kind::bad_json,
+        "key \"" + printable_excerpt(*duplicate, 64) + "\" is given twice in the request body",
+        {}};
+  }
 
   image_request request;
   for (const image_kind kind : all_image_kinds) {

@@ -30,14 +30,7 @@ bool is_bchar(char c) {
 }
 
 // Printable text for a detail: at most 40 bytes, control and non-ASCII bytes as '?'.
-std::string shown(std::string_view text) {
-  std::string out;
-  for (const char c : text.substr(0, 40)) {
-    out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  }
-  if (text.size() > 40) out += "...";
-  return out;
-}
+std::string shown(std::string_view text) { return printable_excerpt(text, 40); }
 
 // `; name=value` parameters after a media type or a disposition type (RFC 9110 §5.6.6), the
 // value a token or a quoted-string (unescaped). Names are lower-cased; a name given twice is

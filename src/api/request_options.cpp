@@ -1,9 +1,18 @@
 #include "image_gateway/api/request_options.hpp"
 
-#include <algorithm>
 #include <string>
 
+#include "image_gateway/util/strings.hpp"
+
 namespace image_gateway {
+
+namespace {
+
+api_error invalid(std::string detail) {
+  return api_error{error_kind::field_invalid, std::move(detail), std::nullopt};
+}
+
+}  // namespace
 
 result<request_options> parse_request_options(std::string_view target) {
   request_options options;
@@ -13,22 +22,22 @@ result<request_options> parse_request_options(std::string_view target) {
   const std::size_t fragment = query.find('#');
   if (fragment != std::string_view::npos) query = query.substr(0, fragment);
 
+  // Names and values are matched as decoded ("dry%5Frun=%74rue" is dry_run=true): a filter in
+  // front that decodes them must see what the gateway acts on. The query itself is never
+  // echoed (it is part of the request target).
+  const auto parameters = parse_form_urlencoded(query);
+  if (!parameters) {
+    return invalid(
+        "the query string is malformed: a '%' must be followed by two hex digits (it is "
+        "percent-decoded like a form: %XX is a byte, + a space)");
+  }
   bool seen = false;
-  while (!query.empty()) {
-    const std::size_t end = std::min(query.find('&'), query.size());
-    const std::string_view pair = query.substr(0, end);
-    query.remove_prefix(std::min(end + 1, query.size()));
-    const std::size_t equals = pair.find('=');
-    if (pair.substr(0, equals) != "dry_run") continue;
-    if (seen) return api_error{error_kind::field_invalid, "dry_run is given twice", std::nullopt};
+  for (const auto& [name, value] : *parameters) {
+    if (name != "dry_run") continue;
+    if (seen) return invalid("dry_run is given twice");
     seen = true;
-    const std::string_view value =
-        equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1);
     if (value != "true" && value != "1") {
-      std::string shown;
-      for (const char c : value.substr(0, 32)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
-      return api_error{error_kind::field_invalid,
-                       "dry_run must be true or 1, not \"" + shown + "\"", std::nullopt};
+      return invalid("dry_run must be true or 1, not \"" + printable_excerpt(value, 32) + "\"");
     }
     options.dry_run = true;
   }

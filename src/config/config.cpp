@@ -11,13 +11,13 @@
 #include <initializer_list>
 #include <limits>
 #include <memory>
-#include <set>
 #include <unordered_map>
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "image_gateway/util/json_duplicates.hpp"
 #include "image_gateway/util/strings.hpp"
 
 namespace image_gateway {
@@ -72,57 +72,19 @@ std::string position_of(std::string_view text, std::size_t byte) {
 
 // Parses the JSON text, refusing duplicate keys (nlohmann would keep the last one silently).
 json parse_json(std::string_view text) {
-  struct frame {
-    bool is_array = false;
-    std::size_t index = 0;
-    std::string key;
-    std::set<std::string> keys;
-  };
-  std::vector<frame> stack;
-  const auto path_of = [&stack] {
-    std::string path;
-    for (const frame& f : stack) {
-      path += f.is_array ? "[" + std::to_string(f.index) + "]" : (path.empty() ? "" : ".") + f.key;
-    }
-    return path;
-  };
-  const auto element_done = [&stack] {
-    if (!stack.empty() && stack.back().is_array) ++stack.back().index;
-  };
-  const json::parser_callback_t callback = [&](int, json::parse_event_t event, json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        stack.emplace_back();
-        break;
-      case json::parse_event_t::array_start:
-        stack.emplace_back().is_array = true;
-        break;
-      case json::parse_event_t::key:
-        if (!stack.empty()) {
-          stack.back().key = parsed.get<std::string>();
-          if (!stack.back().keys.insert(stack.back().key).second) {
-            throw config_error("duplicate key " + quote_text(path_of()));
-          }
-        }
-        break;
-      case json::parse_event_t::object_end:
-      case json::parse_event_t::array_end:
-        if (!stack.empty()) stack.pop_back();
-        element_done();
-        break;
-      case json::parse_event_t::value:
-        element_done();
-        break;
-    }
-    return true;
-  };
+  duplicate_key_watch duplicates;
+  json parsed;
   try {
-    return json::parse(text, callback);
+    parsed = json::parse(text, duplicates.callback());
   } catch (const json::parse_error& e) {
     // e.what() quotes the text around the error, which may be part of a secret.
     throw config_error("configuration is not valid JSON: syntax error at " +
                        position_of(text, e.byte));
   }
+  if (const auto& duplicate = duplicates.first_duplicate()) {
+    throw config_error("duplicate key " + quote_text(*duplicate));
+  }
+  return parsed;
 }
 
 // Only a whole value "${NAME}" (or "${file:PATH}") is replaced, never a part of a string: secrets
@@ -442,7 +404,8 @@ void read_rule(const reader& r, const json& value, const std::string& path, imag
 }
 
 void read_fit_limits(const reader& r, const json& value, const std::string& path, fit_limits& out) {
-  r.object(value, path, {"max_source_bytes", "max_source_pixels", "max_inflight"});
+  r.object(value, path,
+           {"max_source_bytes", "max_source_pixels", "max_inflight", "max_inflight_per_app"});
   r.with(value, path, "max_source_bytes", [&](const json& v, const std::string& p) {
     out.max_source_bytes = static_cast<std::size_t>(r.integer(v, p, 1, unbounded));
   });
@@ -451,6 +414,13 @@ void read_fit_limits(const reader& r, const json& value, const std::string& path
   });
   r.with(value, path, "max_inflight", [&](const json& v, const std::string& p) {
     out.max_inflight = static_cast<std::size_t>(r.integer(v, p, 1, 100000));
+  });
+  r.with(value, path, "max_inflight_per_app", [&](const json& v, const std::string& p) {
+    out.max_inflight_per_app = static_cast<std::size_t>(r.integer(v, p, 1, 100000));
+    if (out.max_inflight_per_app > out.max_inflight) {
+      fail(p, "must not be more than images.fit.max_inflight (" + std::to_string(out.max_inflight) +
+                  ")");
+    }
   });
 }
 

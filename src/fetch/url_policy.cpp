@@ -6,6 +6,8 @@
 #include "image_gateway/fetch/address_policy.hpp"
 #include "image_gateway/http_client/url_parser.hpp"
 
+#include <algorithm>
+
 namespace image_gateway {
 
 namespace {
@@ -102,10 +104,22 @@ std::optional<std::string> host_name_problem(std::string_view host) {
   return std::nullopt;
 }
 
+// The authority as written: what follows "scheme://" up to the path, query or fragment. With
+// exactly "//" after the scheme and no userinfo (both checked before), it is host[:port].
+std::string_view written_authority(std::string_view url, std::string_view scheme) {
+  const std::string_view rest = url.substr(std::min(url.size(), scheme.size() + 3));
+  return rest.substr(0, rest.find_first_of("/?#"));
+}
+
 // The policy on curl's host: the host part of url_parts, or the problem.
 std::optional<std::string> judge_host(std::string_view url, const curl_url_parts& parsed,
                                       std::string& host) {
   if (!parsed.zone_id.empty()) return "IPv6 zone ids are not allowed";
+  // curl decodes percent-encoding in any host ("127.0.0.%31" is 127.0.0.1, "%2e" a dot):
+  // resolvers, proxies and filters in front may not, so a host must be written as it is meant.
+  if (written_authority(url, parsed.scheme).find('%') != std::string_view::npos) {
+    return "the host contains percent-encoding";
+  }
   const std::string_view curl_host = parsed.host;
   if (!curl_host.empty() && curl_host.front() == '[') {
     if (curl_host.back() != ']') return "the bracketed host is not an IPv6 address";
@@ -119,13 +133,6 @@ std::optional<std::string> judge_host(std::string_view url, const curl_url_parts
   // connect time like any literal address.
   if (const auto address = ip_address::parse(host); address && !address->is_v6) {
     return std::nullopt;
-  }
-  // A name must be written as curl read it: no percent-encoding (resolvers and proxies would
-  // decode it differently). With exactly "//" after the scheme and no userinfo, the host is
-  // what follows "scheme://".
-  const std::string prefix = parsed.scheme + "://" + host;
-  if (url.size() < prefix.size() || lower(url.substr(0, prefix.size())) != prefix) {
-    return "the host contains percent-encoding";
   }
   return host_name_problem(host);
 }
@@ -231,5 +238,19 @@ std::optional<url_parts> parse_url(std::string_view url) {
 }
 
 std::optional<std::string> url_refusal(std::string_view url) { return check_url(url).refusal; }
+
+std::optional<std::string> redirect_refusal(std::string_view from, std::string_view location) {
+  // What names a host is judged as written (its scheme and "//" included): an absolute URL as
+  // it is, a scheme-relative one with the scheme of the URL it came from.
+  if (written_scheme(location)) return url_refusal(location);
+  if (location.starts_with("//")) {
+    const std::optional<std::string> scheme = written_scheme(from);
+    return url_refusal((scheme ? *scheme + ":" : std::string()) + std::string(location));
+  }
+  // A path, query or fragment keeps the host already judged; curl resolves it.
+  const std::optional<std::string> resolved = resolve_with_curl(from, location);
+  if (!resolved) return "URL is malformed: curl cannot resolve it against the URL it came from";
+  return url_refusal(*resolved);
+}
 
 }  // namespace image_gateway

@@ -38,6 +38,7 @@ struct transfer {
   transfer_status abort_status = transfer_status::ok;
   std::string abort_detail;
   long current_status = 0;                 // status line of the response whose headers are arriving
+  bool location_seen = false;              // that response's first Location came (curl uses it)
   std::optional<sha256_stream> body_hash;  // when request.hash_body
 
   // Where the easy handle goes back after the transfer (worker thread only); null: cleaned up.
@@ -120,6 +121,23 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
+// Why the redirect a 3xx answer's first Location asks for must not be followed (what curl
+// follows: any 3xx with a non-empty Location, while hops are left), judged before curl opens
+// anything for it; nullopt when it may be, or when it is not going to be followed.
+std::optional<std::string> judge_redirect(transfer& t, std::string_view location) {
+  const http_request& r = t.request;
+  if (!r.redirect_check || r.max_redirects <= 0 || location.empty() || t.current_status < 300 ||
+      t.current_status >= 400) {
+    return std::nullopt;
+  }
+  long hops = 0;
+  curl_easy_getinfo(t.easy, CURLINFO_REDIRECT_COUNT, &hops);
+  if (hops >= r.max_redirects) return std::nullopt;  // too_many_redirects ends it instead
+  const char* from = nullptr;
+  curl_easy_getinfo(t.easy, CURLINFO_EFFECTIVE_URL, &from);
+  return r.redirect_check(from != nullptr ? from : r.url, location);
+}
+
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<transfer*>(user);
   const std::size_t n = size * count;
@@ -133,6 +151,7 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     }
     t->response.content_type.clear();
     t->response.headers.clear();
+    t->location_seen = false;
     return n;
   }
   const auto colon = line.find(':');
@@ -140,7 +159,13 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   const std::string_view value = trim(line.substr(colon + 1));
   t->response.headers.push_back({to_lower(line.substr(0, colon)), std::string(value)});
   const std::string& name = t->response.headers.back().name;
-  if (name == "content-type") {
+  if (name == "location" && !t->location_seen) {
+    t->location_seen = true;
+    if (auto why = judge_redirect(*t, value)) {
+      t->abort_with(transfer_status::redirect_refused, std::move(*why));
+      return 0;
+    }
+  } else if (name == "content-type") {
     t->response.content_type = std::string(value);
   } else if (name == "content-length" && t->current_status >= 200 && t->current_status < 300) {
     // Refused before reading the body when the answer says it is over the limit.
@@ -193,6 +218,13 @@ curl_socket_t on_open_socket(void* user, curlsocktype purpose, curl_sockaddr* ad
   const curl_socket_t fd = ::socket(address->family, address->socktype, address->protocol);
   if (fd != CURL_SOCKET_BAD) ++t->response.connections_opened;
   return fd;
+}
+
+// curl reports its low-speed abort (CURLOPT_LOW_SPEED_LIMIT/TIME) as CURLE_OPERATION_TIMEDOUT,
+// told apart from the other time-outs only by its message, the same in every libcurl since 7.x:
+// "Operation too slow. Less than N bytes/sec transferred the last N seconds".
+bool cut_by_low_speed(const char* error_buffer) {
+  return std::string_view(error_buffer).starts_with("Operation too slow");
 }
 
 transfer_status status_for(CURLcode code) {
@@ -319,6 +351,11 @@ struct curl_multi_client::impl {
         complete(*t, transfer_status::ok, {});
       } else if (t->abort_status != transfer_status::ok) {
         complete(*t, t->abort_status, t->abort_detail);
+      } else if (code == CURLE_OPERATION_TIMEDOUT && cut_by_low_speed(t->error_buffer)) {
+        complete(*t, transfer_status::too_slow,
+                 "fewer than " + std::to_string(t->request.low_speed_bytes_per_s) +
+                     " bytes per second arrived for " +
+                     std::to_string(t->request.low_speed_window.count()) + " s");
       } else {
         const std::string detail =
             t->error_buffer[0] != '\0' ? std::string(t->error_buffer) : curl_easy_strerror(code);

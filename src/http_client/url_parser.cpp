@@ -95,4 +95,21 @@ curl_url_result parse_url_with_curl(std::string_view url) {
   return result;
 }
 
+std::optional<std::string> resolve_with_curl(std::string_view base, std::string_view reference) {
+  if (base.find('\0') != std::string_view::npos || reference.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  url_handle handle(curl_url());
+  if (!handle) return std::nullopt;
+  const std::string base_text(base);
+  const std::string reference_text(reference);
+  // The flags curl's own redirect following hands curl_url_set for a Location.
+  if (curl_url_set(handle.get(), CURLUPART_URL, base_text.c_str(), 0) != CURLUE_OK ||
+      curl_url_set(handle.get(), CURLUPART_URL, reference_text.c_str(),
+                   CURLU_URLENCODE | CURLU_ALLOW_SPACE) != CURLUE_OK) {
+    return std::nullopt;
+  }
+  return get_part(handle.get(), CURLUPART_URL);
+}
+
 }  // namespace image_gateway

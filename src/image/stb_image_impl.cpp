@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "pixel_decode.hpp"
 #include "png_guard.hpp"
@@ -213,10 +214,21 @@ namespace {
 constexpr std::size_t header_budget = 1024 * 1024;
 
 // stbi_failure_reason() is thread_local in C++ builds of stb (STBI_THREAD_LOCAL), so the reason
-// read here is this thread's own.
+// read here is this thread's own; cleared before each call, it is that call's, never a reason
+// left by an earlier image. Two failures come without usable words: some corrupt data fails with
+// no reason at all (a deflate block of the reserved type 3), and an unknown critical PNG chunk is
+// worded in one static buffer for all threads, "XXXX PNG chunk not known" with the chunk type's
+// raw bytes, cut short to "" or "I" by a zero byte.
+void clear_failure_reason() { stbi__g_failure_reason = nullptr; }
+
 std::string failure_reason() {
   const char* reason = stbi_failure_reason();
-  return reason != nullptr ? reason : "unknown error";
+  if (reason == nullptr) return "corrupt image data, the decoder gave no reason";
+  const std::string_view text(reason);
+  // Every reason stb words itself is a literal of at least 5 characters.
+  if (text.size() < 4 || text.ends_with(" PNG chunk not known"))
+    return "unknown critical PNG chunk";
+  return std::string(text);
 }
 
 }  // namespace
@@ -233,6 +245,7 @@ header_info info(std::span<const unsigned char> bytes) {
     return result;
   }
   scoped_budget budget(header_budget);
+  clear_failure_reason();
   const auto* data = bytes.data();
   int length = static_cast<int>(bytes.size());
 
@@ -285,6 +298,7 @@ decoded_pixels decode_png(std::span<const unsigned char> bytes, int channels,
              guarded.rewritten.size()};
   }
   scoped_budget budget(budget_bytes);
+  stb_bridge::clear_failure_reason();
   int components = 0;
   stbi__context context;
   stbi__start_mem(&context, bytes.data(), static_cast<int>(bytes.size()));

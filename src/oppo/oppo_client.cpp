@@ -47,6 +47,7 @@ verdict judge(const http_response& response, image_kind kind, long long timeout_
     case transfer_status::ok:
       break;
     case transfer_status::timed_out:
+    case transfer_status::too_slow:  // no low-speed rule on OPPO calls; counted as a time-out
       return transient_error(
           "timeout", "OPPO timed out after " + std::to_string(timeout_ms) + " ms on " + what);
     case transfer_status::dns_failed:

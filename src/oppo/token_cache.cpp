@@ -252,6 +252,7 @@ asio::awaitable<auth_outcome> token_cache::impl::call_auth(const oppo_credential
     case transfer_status::cancelled:
       co_return settle("cancelled", auth_outcome{});
     case transfer_status::timed_out:
+    case transfer_status::too_slow:  // no low-speed rule on OPPO calls; counted as a time-out
       co_return settle("timeout", auth_outcome{unavailable("OPPO auth timed out after " +
                                                            std::to_string(timeout_ms) + " ms")});
     case transfer_status::too_large:

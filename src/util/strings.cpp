@@ -84,6 +84,13 @@ std::string base64_encode(std::string_view data) {
   return out;
 }
 
+std::string printable_excerpt(std::string_view text, std::size_t max_bytes) {
+  std::string shown;
+  for (const char c : text.substr(0, max_bytes)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
+  if (text.size() > max_bytes) shown += "...";
+  return shown;
+}
+
 std::string form_url_encode(std::string_view value) {
   static constexpr char hex_digits[] = "0123456789ABCDEF";
   std::string out;
@@ -101,6 +108,56 @@ std::string form_url_encode(std::string_view value) {
     }
   }
   return out;
+}
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::optional<std::string> form_url_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;  // needs two hex digits
+      const int high = hex_value(text[i + 1]);
+      const int low = hex_value(text[i + 2]);
+      if (high < 0 || low < 0) return std::nullopt;
+      out.push_back(static_cast<char>(high * 16 + low));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_form_urlencoded(
+    std::string_view body) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  while (!body.empty()) {
+    const std::size_t amp = body.find('&');
+    const std::string_view pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
+    if (pair.empty()) continue;  // "a=1&&b=2"
+    const std::size_t eq = pair.find('=');
+    auto name = form_url_decode(pair.substr(0, eq));
+    auto value =
+        form_url_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+    if (!name || !value) return std::nullopt;
+    fields.emplace_back(std::move(*name), std::move(*value));
+  }
+  return fields;
 }
 
 }  // namespace image_gateway

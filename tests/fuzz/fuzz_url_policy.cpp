@@ -59,6 +59,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto parts = parse_url(text);
   // A URL the policy accepts is one parse_url understands, with an http(s) scheme.
   if (!refusal && !parts) __builtin_trap();
+  if (!refusal) {
+    // No host the policy accepts is percent-encoded: curl would decode it, a filter might not.
+    const std::string_view rest = text.substr(text.find("://") + 3);
+    if (rest.substr(0, rest.find_first_of("/?#")).find('%') != std::string_view::npos) {
+      __builtin_trap();
+    }
+    // A redirect to the same URL is judged as the URL itself.
+    if (redirect_refusal("http://example.com/", text) != refusal) __builtin_trap();
+  }
   if (parts) {
     if (parts->scheme != "http" && parts->scheme != "https") __builtin_trap();
     same_target_for_curl(*parts);

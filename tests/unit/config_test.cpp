@@ -699,6 +699,22 @@ TEST(ConfigFit, BadValuesNameThePath) {
                       R"(unknown key "images.fit.max_pixels")");
 }
 
+// images.fit.max_inflight_per_app: one app's share of the places (issue 16).
+TEST(ConfigFit, PerAppShare) {
+  EXPECT_EQ(parse_config(with_app(""), no_env).images.fit.max_inflight_per_app, 0u);  // half
+  const config c = parse_config(
+      with_app(R"("images": {"fit": {"max_inflight": 6, "max_inflight_per_app": 6}})"), no_env);
+  EXPECT_EQ(c.images.fit.max_inflight_per_app, 6u);
+  EXPECT_CONFIG_ERROR(with_app(R"("images": {"fit": {"max_inflight_per_app": 0}})"),
+                      "images.fit.max_inflight_per_app: must be between 1 and 100000");
+  EXPECT_CONFIG_ERROR(with_app(R"("images": {"fit": {"max_inflight_per_app": 9}})"),
+                      "images.fit.max_inflight_per_app: must not be more than "
+                      "images.fit.max_inflight (8)");
+  EXPECT_CONFIG_ERROR(
+      with_app(R"("images": {"fit": {"max_inflight_per_app": 3, "max_inflight": 2}})"),
+      "images.fit.max_inflight_per_app: must not be more than images.fit.max_inflight (2)");
+}
+
 }  // namespace
 // SPEC §2: multipart bodies have their own limit, 1,200,000 by default.
 TEST(Config, MaxBodyMultipartBytes) {

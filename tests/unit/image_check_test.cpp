@@ -305,6 +305,36 @@ TEST(VerifyDecode, CorruptPixelData) {
   EXPECT_EQ(problem->detail, "big_picture_url: image does not decode (bad zlib header)");
 }
 
+// Every failure has words (issue 16): data that stb refuses without a reason, and an unknown
+// critical chunk, which stb words with the chunk type's raw bytes (a zero byte left "()").
+TEST(VerifyDecode, EveryFailureGivesAReason) {
+  // A deflate block of the reserved type 3: stb fails without a reason. Decoded right after a
+  // failure that had one, whose reason must not be repeated.
+  ASSERT_TRUE(verify_decode(bytes_of(make_png(984, 369, "not zlib")), big_field).has_value());
+  const std::string reserved_block = make_png(984, 369, std::string("\x78\x01\x07\x00\x00", 5));
+  ASSERT_TRUE(inspect_image(bytes_of(reserved_block), big_rule, big_field).ok());
+  auto problem = verify_decode(bytes_of(reserved_block), big_field);
+  ASSERT_TRUE(problem.has_value());
+  EXPECT_EQ(problem->detail,
+            "big_picture_url: image does not decode (corrupt image data, the decoder gave no "
+            "reason)");
+
+  // An unknown critical chunk after the image data, its type with a zero byte, or not ASCII.
+  const std::string ihdr = be32(984) + be32(369) + std::string("\x08\x02\x00\x00\x00", 5);
+  const std::string idat = png_bytes::chunk("IDAT", png_bytes::stored_zlib(std::string(10, '\0')));
+  for (const std::string& type :
+       {std::string("\0DAT", 4), std::string("I\0AT", 4), std::string("IEN\0", 4),
+        std::string("I\xc4\x01T", 4), std::string("QQQQ")}) {
+    const std::string png = png_bytes::signature + png_bytes::chunk("IHDR", ihdr) + idat +
+                            png_bytes::chunk(type, "x") + png_bytes::chunk("IEND", "");
+    ASSERT_TRUE(inspect_image(bytes_of(png), big_rule, big_field).ok());
+    problem = verify_decode(bytes_of(png), big_field);
+    ASSERT_TRUE(problem.has_value());
+    EXPECT_EQ(problem->detail,
+              "big_picture_url: image does not decode (unknown critical PNG chunk)");
+  }
+}
+
 TEST(VerifyDecode, MemoryBudget) {
   std::string png = samples::png(984, 369, 5);
   std::string jpeg = samples::jpeg(984, 369, 5);

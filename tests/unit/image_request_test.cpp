@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "image_gateway/api/image_request.hpp"
 
@@ -73,6 +74,47 @@ TEST(ImageRequest, NotAnObjectIsBadJson) {
     EXPECT_EQ(e.kind, error_kind::bad_json) << body;
     EXPECT_EQ(e.detail, "request body is not a JSON object") << body;
   }
+}
+
+// One meaning for one body: a key given twice is refused (21003) and named, whichever key it
+// is, at any depth, however it was escaped; before any field or URL is looked at.
+TEST(ImageRequest, DuplicateKeysAreRefusedNamingTheKey) {
+  const std::string blocked = "http://169.254.169.254/latest/meta-data";
+  struct row {
+    std::string body;
+    std::string key;
+  };
+  for (const auto& r : std::vector<row>{
+           {R"({"small_picture_url":")" + blocked + R"(","small_picture_url":")" + small + R"("})",
+            "small_picture_url"},
+           {R"({"big_picture_url":")" + big + R"(","big_picture_url":")" + big + R"("})",
+            "big_picture_url"},
+           {R"({"big_picture_url":")" + big + R"(","style":3,"style":3})", "style"},
+           {R"({"fit":"none","small_picture_url":")" + small + R"(","fit":"cover"})", "fit"},
+           {R"({"big_picture_url":")" + big + R"(","big_picture\u005furl":")" + big + R"("})",
+            "big_picture_url"},
+           {R"({"big_picture_url":")" + big + R"(","meta":{"a":1,"b":{"c":1,"c":2}}})", "meta.b.c"},
+           {R"({"big_picture_url":")" + big + R"(","list":[{"x":1},{"y":1,"y":1}]})", "list[1].y"},
+           // a duplicate wins over a field of the wrong type and a refused URL
+           {R"({"big_picture_url":5,"big_picture_url":"ftp://a.example/b.png"})",
+            "big_picture_url"},
+       }) {
+    const api_error e = error_of(r.body);
+    EXPECT_EQ(e.kind, error_kind::bad_json) << r.body;
+    EXPECT_EQ(e.detail, "key \"" + r.key + "\" is given twice in the request body") << r.body;
+  }
+  // The same key in different objects is fine.
+  EXPECT_TRUE(parse_image_request(R"({"small_picture_url":")" + small +
+                                  R"(","a":{"k":1},"b":{"k":1},"c":[{"k":1},{"k":2}]})")
+                  .ok());
+  // A key shown in a detail is printable and short.
+  const std::string long_key = "a\\u0001b" + std::string(100, 'k');
+  const api_error e = error_of(R"({"small_picture_url":")" + small + R"(",")" + long_key +
+                               R"(":1,")" + long_key + R"(":2})");
+  EXPECT_EQ(e.detail,
+            "key \"a?b" + std::string(61, 'k') + "...\" is given twice in the request body");
+  // Not JSON at all is still reported as such.
+  EXPECT_EQ(error_of(R"({"a":1,"a":2)").detail, "request body is not a JSON object");
 }
 
 TEST(ImageRequest, FieldThatIsNotAStringIsInvalid) {

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "image_gateway/util/strings.hpp"
+
 namespace image_gateway::oppo {
 namespace {
 

@@ -9,6 +9,7 @@
 
 #include "image_gateway/oppo/multipart.hpp"
 #include "image_gateway/util/sha256.hpp"
+#include "image_gateway/util/strings.hpp"
 #include "unit/oppo_test_support.hpp"
 
 namespace image_gateway::oppo {

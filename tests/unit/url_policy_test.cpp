@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -237,6 +238,29 @@ TEST(UrlRefusal, Malformed) {
   });
 }
 
+// curl decodes percent-encoding in any host, so "127.0.0.%31" would be fetched as 127.0.0.1:
+// whatever the host is (a name, an IPv4 address in any spelling, a bracketed IPv6 address),
+// a '%' in it is refused before any connection.
+TEST(UrlRefusal, PercentEncodedHostOfAnyKind) {
+  const std::string percent = "URL is malformed: the host contains percent-encoding";
+  expect_rows({
+      {"http://127.0.0.%31/b.png", percent},
+      {"http://127.0.0.%31:8080/b.png", percent},
+      {"http://%31%32%37.0.0.1/", percent},
+      {"http://127%2e0%2e0%2e1/", percent},
+      {"http://127.0.0.1%2e/", percent},
+      {"http://2130706%343/", percent},
+      {"http://0x7f%2e1/", percent},
+      {"http://example%2ecom/b.png", percent},
+      {"HTTPS://Example.%43OM/b.png", percent},
+      {"http://%6c%6fcalhost/", percent},
+      {"http://exam%41ple.com/?q=%41", percent},
+      {"http://[::%31]/", "URL is malformed: IPv6 zone ids are not allowed"},
+      // outside the host, percent-encoding stays fine
+      {"http://127.0.0.1/%31.png?x=%31#%31", ""},
+  });
+}
+
 TEST(UrlRefusal, Localhost) {
   expect_rows({
       {"http://localhost/b.png", "host 'localhost' is not allowed"},
@@ -288,6 +312,44 @@ TEST(UrlRefusal, Order) {
   EXPECT_EQ(url_refusal("http://user@exa mple.com/"), "URL is malformed: it contains whitespace");
   EXPECT_EQ(url_refusal("http://localhost:0/"), "URL is malformed: port 0 is outside 1-65535");
   EXPECT_EQ(url_refusal("http://user@localhost/"), "URL carries user credentials");
+}
+
+// A redirect's Location passes the caller's URL rules: absolute as written, scheme-relative
+// with the scheme it came from, relative once resolved against the URL it came from.
+TEST(RedirectRefusal, TargetsAreJudgedLikeCallersUrls) {
+  const std::string from = "http://cdn.example.com/dir/a.png?x=1";
+  const std::string percent = "URL is malformed: the host contains percent-encoding";
+  struct redirect_row {
+    std::string location;
+    std::optional<std::string> reason;
+  };
+  for (const auto& r : std::vector<redirect_row>{
+           {"https://other.example.com/b.png", std::nullopt},
+           {"http://10.0.0.1/b.png", std::nullopt},  // addresses: at connect time
+           {"//other.example.com/b.png", std::nullopt},
+           {"/b.png", std::nullopt},
+           {"b.png", std::nullopt},
+           {"../%2e%2e/b%20c.png", std::nullopt},
+           {"?y=2", std::nullopt},
+           {"b c.png", std::nullopt},  // curl encodes what it follows
+           {"http://127.0.0.%31/b.png", percent},
+           {"//127.0.0.%31/b.png", percent},
+           {"https://example%2ecom/", percent},
+           {"http://localhost/b.png", "host 'localhost' is not allowed"},
+           {"//a.localhost/b.png", "host 'a.localhost' is not allowed"},
+           {"http://user:pw@other.example.com/", "URL carries user credentials"},
+           {"//user@other.example.com/", "URL carries user credentials"},
+           {"ftp://other.example.com/b.png", "scheme 'ftp' is not allowed, only http and https"},
+           {"file:///etc/passwd", "scheme 'file' is not allowed, only http and https"},
+           {"http:other.example.com", "URL is malformed: '//' must follow the scheme"},
+           {"http://[fe80::1%25eth0]/", "URL is malformed: IPv6 zone ids are not allowed"},
+           {"/" + std::string(2100, 'a'), "URL is 2123 bytes, the limit is 2048"},
+       }) {
+    EXPECT_EQ(redirect_refusal(from, r.location), r.reason) << r.location;
+  }
+  // A scheme-relative target keeps the scheme of the URL it came from.
+  EXPECT_EQ(redirect_refusal("https://cdn.example.com/", "//localhost:443/"),
+            "host 'localhost' is not allowed");
 }
 
 // A reason never repeats credentials back.

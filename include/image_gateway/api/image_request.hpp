@@ -11,7 +11,7 @@
 namespace image_gateway {
 
 // What the caller asked for: a URL per image kind, absent when not asked for, and what to do
-// with an image of another size (SPEC §2 "Fitting instead of refusing").
+// with an image of another size (docs/fitting.md).
 struct image_request {
   std::optional<std::string> big_url;
   std::optional<std::string> small_url;
@@ -23,14 +23,16 @@ struct image_request {
   }
 };
 
-// The field_invalid errors (21003) for a "fit" or "background" value that is not one SPEC
-// allows, shared by the JSON and multipart parsers:
+// The field_invalid errors (21003) for a "fit" or "background" value that is not allowed,
+// shared by the JSON and multipart parsers:
 //   "fit must be one of \"none\", \"contain\", \"cover\""
 //   "background must be a colour \"#RRGGBB\""
 api_error invalid_fit();
 api_error invalid_background();
 
-// SPEC §2-3 on the raw body, in order: a JSON object (bad_json), each URL field a string or
+// The raw body, judged in this order (docs/api.md): a JSON object (bad_json) in which no object,
+// at any depth, gives a key twice (bad_json, "key \"meta.id\" is given twice in the request
+// body": a reader that keeps the first value must not see other URLs), each URL field a string or
 // null (field_invalid), "fit" (absent or null: none) and "background" (absent or null:
 // #FFFFFF) valid (field_invalid), at least one URL asked for (missing_parameter), then each
 // URL's syntax with url_policy (url_invalid), big before small. Never throws. The URLs it returns

@@ -32,10 +32,19 @@ struct url_parts {
 //                                   anything but exactly "//" after the scheme; then what curl
 //                                   cannot parse (empty host, bad port, bad IPv6, bad host name)
 //   "URL carries user credentials"  any user name or password, even empty ("http://@host/")
-//   "URL is malformed: <what>"      on curl's parts: IPv6 zone id, port 0, a percent-encoded
-//                                   host name, a character or an empty label in a host name
+//   "URL is malformed: <what>"      on curl's parts: IPv6 zone id, any '%' in the host (a
+//                                   percent-encoded name or address of any kind, which curl
+//                                   would decode), port 0, a character or an empty label in a
+//                                   host name
 //   "host 'localhost' is not allowed"   (also *.localhost, any case, with a trailing dot)
 std::optional<std::string> url_refusal(std::string_view url);
+
+// Why a redirect from the URL `from` (one this policy accepted, or a hop it accepted) to a
+// Location header's value `location` (as sent, without surrounding blanks) must not be
+// followed, or nullopt when it may be. The target must pass url_refusal like a caller's URL:
+// an absolute one as written, a scheme-relative one ("//host/...") with `from`'s scheme, and
+// a relative one ("/path", "?query") once resolved against `from` as curl resolves it.
+std::optional<std::string> redirect_refusal(std::string_view from, std::string_view location);
 
 // The parts of a URL url_refusal accepts; nullopt for every URL it refuses except for its host
 // name ("localhost" parses, and is refused there).

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,10 +22,12 @@ enum class transfer_status {
   dns_failed,          // the host name did not resolve
   connect_failed,      // refused or unreachable
   address_blocked,     // the address policy refused the address at connect time
-  timed_out,           // connect, total or low-speed time-out
+  timed_out,           // connect or total time-out
+  too_slow,            // under low_speed_bytes_per_s for low_speed_window (error_detail: numbers)
   too_large,           // more than max_response_bytes arrived (or Content-Length said so)
   too_many_redirects,  // more than max_redirects hops
-  redirect_refused,    // a redirect to a scheme other than http/https
+  redirect_refused,    // a redirect redirect_check refused (error_detail: why), or to a scheme
+                       // other than http/https
   tls_failed,          // handshake or certificate
   cancelled,           // cancel() was called
   failed,              // anything else
@@ -55,6 +58,11 @@ struct http_request {
   // Content-Length said, and refused up front when Content-Length is over it.
   std::size_t max_response_bytes = 1024 * 1024;
   int max_redirects = 0;  // 0: redirects are not followed
+  // Judges each redirect before it is followed, from the URL answered with it and its Location
+  // (as sent, without surrounding blanks): a reason ends the transfer with redirect_refused
+  // before anything is opened for the target. Null: curl's own scheme check only.
+  std::function<std::optional<std::string>(std::string_view from, std::string_view location)>
+      redirect_check;
   // Checked against the address actually connected to, on every hop; null: no check.
   std::shared_ptr<const address_policy> connect_policy;
   std::string proxy;  // "" : direct; environment proxy variables are never used

@@ -42,4 +42,9 @@ struct curl_url_result {
 // CURLU_NON_SUPPORT_SCHEME). A URL with a NUL byte is malformed. Thread-safe.
 curl_url_result parse_url_with_curl(std::string_view url);
 
+// A URL reference (a redirect's Location: absolute, "//host/...", "/path", "?query", ...)
+// resolved against the absolute URL `base` as curl resolves it when it follows a redirect;
+// nullopt when curl cannot (a NUL byte, a base or result it does not parse).
+std::optional<std::string> resolve_with_curl(std::string_view base, std::string_view reference);
+
 }  // namespace image_gateway

@@ -27,6 +27,9 @@ struct fit_limits {
   std::size_t max_source_bytes = 10485760;
   std::size_t max_source_pixels = 16777216;
   std::size_t max_inflight = 8;
+  // How many of those places one app may hold at once (0: half of max_inflight, at least 1);
+  // over it the app is refused like when every place is taken, while other apps still fit.
+  std::size_t max_inflight_per_app = 0;
 };
 
 // "none", "contain" or "cover" exactly (case-sensitive, as SPEC spells them); else nullopt.

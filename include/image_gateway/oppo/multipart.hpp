@@ -21,8 +21,4 @@ std::optional<std::string> multipart_boundary(std::string_view content_type);
 std::optional<std::vector<multipart_part>> parse_multipart(std::string_view body,
                                                            std::string_view boundary);
 
-// Decodes an application/x-www-form-urlencoded body into name/value pairs (nullopt if malformed).
-std::optional<std::vector<std::pair<std::string, std::string>>> parse_form_urlencoded(
-    std::string_view body);
-
 }  // namespace image_gateway::oppo
