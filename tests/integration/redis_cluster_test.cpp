@@ -151,14 +151,10 @@ class RedisClusterTest : public ::testing::Test {
     if (runner.joinable()) runner.join();
   }
   redis::client_settings settings() {
-    redis::client_settings s;
+    redis::client_settings s = test_client_settings();
     // One seed that is a node and one that is not there: the map comes from whichever answers.
     s.cluster_seeds = {{"127.0.0.1", std::to_string(closed_port())},
                        {"127.0.0.1", std::to_string(cluster->node(1).port())}};
-    s.timeout = 500ms;
-    s.reconnect_min = 20ms;
-    s.reconnect_max = 100ms;
-    s.probe_key = "igw:writable:{probe}";
     return s;
   }
   std::optional<redis::reply> call(redis::client& c, std::vector<std::string> args) {
@@ -341,12 +337,8 @@ TEST_F(RedisClusterTest, ASlotMovedUnderAStreamOfCallsLosesNoCall) {
 TEST(RedisClusterMode, APlainServerTakenForAClusterIsDown) {
   ASSERT_TRUE(redis_server_available());
   redis_process plain;
-  redis::client_settings s;
+  redis::client_settings s = test_client_settings();
   s.cluster_seeds = {{"127.0.0.1", std::to_string(plain.port())}};
-  s.timeout = 500ms;
-  s.reconnect_min = 20ms;
-  s.reconnect_max = 100ms;
-  s.probe_key = "igw:writable:{probe}";
   redis::client client(s, nullptr);
   EXPECT_FALSE(client.wait_up(1500ms)) << "CLUSTER SLOTS is refused by a server without cluster";
   asio::io_context io;
