@@ -53,19 +53,7 @@ class redis_cluster {
     char pattern[] = "/tmp/igw-cluster-XXXXXX";
     if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("cannot make a directory");
     dir_ = pattern;
-    std::set<unsigned short> taken;
-    for (int i = 0; i < 3; ++i) {
-      const unsigned short port = low_free_port(taken);
-      const unsigned short bus = low_free_port(taken);
-      buses_.push_back(bus);
-      nodes_.push_back(std::make_unique<redis_process>(
-          "",
-          std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-config-file",
-                                   (dir_ / ("nodes-" + std::to_string(port) + ".conf")).string(),
-                                   "--cluster-port", std::to_string(bus), "--dir", dir_.string(),
-                                   "--cluster-node-timeout", "5000"},
-          port));
-    }
+    for (int i = 0; i < 3; ++i) start_node();
     const long long ranges[3][2] = {{0, 5460}, {5461, 10922}, {10923, 16383}};
     for (int i = 0; i < 3; ++i) {
       ids_.push_back(node(i).command({"CLUSTER", "MYID"}).text);
@@ -89,6 +77,28 @@ class redis_cluster {
       std::this_thread::sleep_for(50ms);
     }
   }
+  // A replica of master `i`, known to every node and in sync with its master.
+  redis_process& add_replica_of(std::size_t i) {
+    redis_process& replica = start_node();
+    const std::size_t at = nodes_.size() - 1;
+    ids_.push_back(replica.command({"CLUSTER", "MYID"}).text);
+    expect_ok(node(0).command({"CLUSTER", "MEET", "127.0.0.1", std::to_string(replica.port()),
+                               std::to_string(buses_[at])}));
+    const auto until = steady::now() + 15s;
+    for (;;) {
+      // REPLICATE needs the master known to the replica first.
+      if (!replica.command({"CLUSTER", "REPLICATE", id(i)}).is_error()) break;
+      if (steady::now() > until) throw std::runtime_error("the replica did not join");
+      std::this_thread::sleep_for(50ms);
+    }
+    for (;;) {
+      if (info_field(replica.command({"INFO", "replication"}), "master_link_status") == "up") break;
+      if (steady::now() > until) throw std::runtime_error("the replica did not sync");
+      std::this_thread::sleep_for(50ms);
+    }
+    return replica;
+  }
+
   ~redis_cluster() {
     nodes_.clear();  // killed by pid
     std::error_code ignored;
@@ -112,12 +122,26 @@ class redis_cluster {
   }
 
  private:
+  redis_process& start_node() {
+    const unsigned short port = low_free_port(taken_);
+    const unsigned short bus = low_free_port(taken_);
+    buses_.push_back(bus);
+    nodes_.push_back(std::make_unique<redis_process>(
+        "",
+        std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-config-file",
+                                 (dir_ / ("nodes-" + std::to_string(port) + ".conf")).string(),
+                                 "--cluster-port", std::to_string(bus), "--dir", dir_.string(),
+                                 "--cluster-node-timeout", "5000"},
+        port));
+    return *nodes_.back();
+  }
   static void expect_ok(const redis::reply& r) {
     if (r.is_error()) throw std::runtime_error("cluster set-up: " + r.text);
   }
   std::filesystem::path dir_;
   std::vector<std::unique_ptr<redis_process>> nodes_;
   std::vector<unsigned short> buses_;
+  std::set<unsigned short> taken_;
   std::vector<std::string> ids_;
 };
 
@@ -332,6 +356,43 @@ TEST_F(RedisClusterTest, ASlotMovedUnderAStreamOfCallsLosesNoCall) {
   const auto first = call(client, {"GET", key(0)});
   ASSERT_TRUE(first);
   EXPECT_EQ(first->text, "v0");
+}
+
+TEST_F(RedisClusterTest, AKilledMasterIsFollowedToTheReplicaThatTookOver) {
+  const std::uint16_t slot = redis::key_slot("lost");
+  const std::size_t master = cluster->owner_of(slot);
+  redis_process& replica = cluster->add_replica_of(master);
+  redis::client client(settings(), nullptr, failed.observer());
+  ASSERT_TRUE(client.wait_up(10s));
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(call(client, {"SET", "igw:{lost}:" + std::to_string(i), "v"}));
+  }
+  // Every write reached the replica before the master goes, and the replica takes over about a
+  // second after it went.
+  ASSERT_EQ(cluster->node(master).command({"WAIT", "1", "2000"}).integer, 1);
+  for (std::size_t i = 0; i < 4; ++i) {
+    ASSERT_FALSE(
+        cluster->node(i).command({"CONFIG", "SET", "cluster-node-timeout", "1000"}).is_error());
+  }
+  const auto killed = steady::now();
+  cluster->node(master).kill();
+  std::optional<redis::reply> got;
+  while (steady::now() - killed < 20s) {
+    got = call(client, {"GET", "igw:{lost}:19"});
+    if (got) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - killed).count();
+  std::cout << "[ measured ] master killed: the key read again through its replica after " << took
+            << " ms\n";
+  ASSERT_TRUE(got) << "never read again";
+  EXPECT_EQ(got->text, "v");
+  EXPECT_TRUE(client.up());
+  EXPECT_EQ(info_field(replica.command({"INFO", "replication"}), "role"), "master");
+  // Written again, and to the new master.
+  EXPECT_TRUE(call(client, {"SET", "igw:{lost}:new", "w"}));
+  EXPECT_EQ(replica.command({"GET", "igw:{lost}:new"}).text, "w");
 }
 
 TEST(RedisClusterMode, APlainServerTakenForAClusterIsDown) {
