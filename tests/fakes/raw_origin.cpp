@@ -171,6 +171,21 @@ void abuse_client::close() {
   fd_ = -1;
 }
 
+void abuse_client::send_some(std::string_view bytes) {
+  if (fd_ >= 0) (void)::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+void abuse_client::half_close() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+}
+
+void abuse_client::reset() {
+  if (fd_ < 0) return;
+  const linger abort{1, 0};
+  ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+  close();
+}
+
 bool abuse_client::send(std::string_view bytes) {
   while (fd_ >= 0 && !bytes.empty()) {
     const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);

@@ -27,6 +27,8 @@ class origin_connection {
   std::string read_head(std::chrono::milliseconds timeout = 5s);
   // Sends everything; false once the peer is gone (reset, closed) or the origin stops.
   bool send(std::string_view bytes);
+  // Sends what the socket takes now without waiting (none once the peer is gone).
+  void send_some(std::string_view bytes);
   // Waits until the peer closes its side (true) or the time passes (false); reads and drops
   // whatever arrives meanwhile.
   bool wait_closed(std::chrono::milliseconds timeout);
@@ -89,6 +91,8 @@ class abuse_client {
 
   bool connected() const { return fd_ >= 0; }
   bool send(std::string_view bytes);
+  // Sends what the socket takes now without waiting (none once the peer is gone).
+  void send_some(std::string_view bytes);
   // Reads until `marker` has arrived (true) or the peer closed / the time passed (false).
   // Everything read so far is in received().
   bool read_until(std::string_view marker, std::chrono::milliseconds timeout = 5s);
@@ -99,6 +103,10 @@ class abuse_client {
   const std::string& received() const { return received_; }
   void clear() { received_.clear(); }
   void close();
+  // shutdown(SHUT_WR): the request is complete, the client still reads.
+  void half_close();
+  // Closes with a reset (SO_LINGER 0), as a client that is killed or gives up does.
+  void reset();
 
  private:
   int fd_ = -1;

@@ -288,7 +288,9 @@ TEST_F(ServerAbuseTest, ClientThatLeavesCancelsItsFetch) {
   client->send("POST /v4/image/oppo HTTP/1.1\r\nHost: a\r\n" + auth() +
                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
   ASSERT_TRUE(eventually([&] { return silent.requests().size() == 1; }));
-  client.reset();  // gone
+  // Gone with a reset: a plain close (FIN) looks to the server like a half-close, whose
+  // client still waits for its answer.
+  client->reset();
 
   auto future = hung_up.get_future();
   ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
@@ -330,7 +332,9 @@ TEST_F(ServerAbuseTest, ClientThatLeavesCancelsItsUpload) {
   client->send("POST /v4/image/oppo HTTP/1.1\r\nHost: a\r\n" + auth() +
                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
   ASSERT_TRUE(eventually([&] { return upload_seen.load(); }));
-  client.reset();  // gone
+  // Gone with a reset: a plain close (FIN) looks to the server like a half-close, whose
+  // client still waits for its answer.
+  client->reset();
 
   auto future = hung_up.get_future();
   ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
