@@ -283,7 +283,9 @@ TEST_F(HostileHttpTest, OutOfDescriptorsAnswers503WithoutSpinning) {
   const double seconds = std::chrono::duration<double>(clock_type::now() - measured_from).count();
   const double cpu_share =
       static_cast<double>(cpu_ticks(stat_fd) - ticks_before) / ::sysconf(_SC_CLK_TCK) / seconds;
-  EXPECT_LT(cpu_share, 0.3) << "the accept loop spins";
+  // Spinning took a third of a core to a whole one here (less on a loaded machine); answering
+  // at EMFILE with pauses takes next to nothing.
+  EXPECT_LT(cpu_share, 0.1) << "the accept loop spins";
 
   // A new client is answered, not left hanging.
   sockaddr_in to{};
