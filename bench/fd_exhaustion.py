@@ -10,19 +10,13 @@ stopped at the end.
 Usage: bench/fd_exhaustion.py BINARY [--limit 64] [--idle 100]
 """
 import argparse
-import json
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from local_gateway import local_gateway
 
 
 def first_line(port):
@@ -43,28 +37,8 @@ def main():
     parser.add_argument("--limit", type=int, default=64)
     parser.add_argument("--idle", type=int, default=100)
     args = parser.parse_args()
-    port = free_port()
-    config = {
-        "server": {"listen": f"127.0.0.1:{port}", "threads": 1},
-        "apps": [{"app_key": "bench-app", "master_secret": "bench-secret",
-                  "oppo": {"app_key": "k", "master_secret": "s"}}],
-        "log": {"level": "warn"},
-    }
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(config, f)
-        config_path = f.name
     log = tempfile.TemporaryFile("w+")
-    gateway = subprocess.Popen(
-        ["bash", "-c", f'ulimit -Sn {args.limit}; ulimit -Hn {args.limit}; exec "$0" --config "$1"',
-         args.binary, config_path], stdout=log)
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-
+    with local_gateway(args.binary, open_files=args.limit, stdout=log) as (gateway, port):
         def ticks():
             fields = open(f"/proc/{gateway.pid}/stat").read().rsplit(")", 1)[1].split()
             return int(fields[11]) + int(fields[12])
@@ -81,10 +55,6 @@ def main():
             s.close()
         time.sleep(0.5)
         print(f"/healthz once they are gone: {first_line(port)}")
-    finally:
-        gateway.terminate()
-        gateway.wait(10)
-        os.unlink(config_path)
     log.seek(0)
     print("gateway log (warn and above):")
     sys.stdout.write(log.read())

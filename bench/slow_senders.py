@@ -12,16 +12,13 @@ Usage: bench/slow_senders.py BINARY [--senders 500] [--hold 5] [--auth] [--fast]
 """
 import argparse
 import base64
-import json
-import os
 import resource
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 
-KEY, SECRET = "bench-app", "bench-secret"
+from local_gateway import APP_KEY, APP_SECRET, local_gateway
+
 
 
 def rss_kib(pid):
@@ -30,12 +27,6 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main():
@@ -49,30 +40,11 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
-    port = free_port()
-    config = {
-        "server": {"listen": f"127.0.0.1:{port}", "threads": 1},
-        "apps": [{"app_key": KEY, "master_secret": SECRET,
-                  "oppo": {"app_key": "k", "master_secret": "s"}}],
-        "oppo": {"auth_base_url": "http://127.0.0.1:9", "media_base_url": "http://127.0.0.1:9"},
-        "log": {"level": "warn"},
-    }
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(config, f)
-        config_path = f.name
-    gateway = subprocess.Popen([args.binary, "--config", config_path],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+    with local_gateway(args.binary) as (gateway, port):
         before = rss_kib(gateway.pid)
         credentials = ""
         if args.auth:
-            token = base64.b64encode(f"{KEY}:{SECRET}".encode()).decode()
+            token = base64.b64encode(f"{APP_KEY}:{APP_SECRET}".encode()).decode()
             credentials = f"Authorization: Basic {token}\r\n"
         head = ("POST /v4/image/oppo HTTP/1.1\r\nHost: bench\r\n" + credentials +
                 "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 1200000\r\n\r\n")
@@ -120,13 +92,6 @@ def main():
               f"growth {(peak - before) / 1024:.1f} MiB")
         for line, count in sorted(answers.items()):
             print(f"  {count:4d}  {line}")
-    finally:
-        gateway.terminate()
-        try:
-            gateway.wait(10)
-        except subprocess.TimeoutExpired:
-            gateway.kill()
-        os.unlink(config_path)
 
 
 if __name__ == "__main__":

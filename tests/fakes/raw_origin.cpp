@@ -247,4 +247,19 @@ std::string scripted_answer(int status, std::string_view content_type, std::stri
   return answer;
 }
 
+nlohmann::json first_body(const std::string& raw) {
+  const auto end = raw.find("\r\n\r\n");
+  if (end == std::string::npos) return nlohmann::json();
+  return nlohmann::json::parse(raw.substr(end + 4), nullptr, false);
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds within) {
+  const auto until = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < until) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return condition();
+}
+
 }  // namespace image_gateway::testing

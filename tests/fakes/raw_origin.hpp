@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -112,6 +113,13 @@ class abuse_client {
   int fd_ = -1;
   std::string received_;
 };
+
+// The body of the first response in `raw` (after its header block), as JSON (discarded when it
+// is not JSON or not there).
+nlohmann::json first_body(const std::string& raw);
+
+// Whether `condition` holds within `within`, asked every 10 ms.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds within = 5s);
 
 // "HTTP/1.1 200 OK\r\n..." for a fixed body.
 std::string scripted_answer(int status, std::string_view content_type, std::string_view body,

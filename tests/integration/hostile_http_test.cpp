@@ -30,22 +30,6 @@ using clock_type = std::chrono::steady_clock;
 
 std::string auth() { return basic_header(test_app_key, test_app_secret) + "\r\n"; }
 
-// The body of the first answer in `raw` (after its header block), as JSON.
-json first_body(const std::string& raw) {
-  const auto end = raw.find("\r\n\r\n");
-  if (end == std::string::npos) return json();
-  return json::parse(raw.substr(end + 4), nullptr, false);
-}
-
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds within = 5s) {
-  const auto until = clock_type::now() + within;
-  while (clock_type::now() < until) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return condition();
-}
-
 // This process's resident memory (the server runs in it), in bytes.
 std::size_t resident_bytes() {
   std::ifstream status("/proc/self/status");

@@ -19,28 +19,12 @@ using clock_type = std::chrono::steady_clock;
 
 std::string auth() { return basic_header(test_app_key, test_app_secret) + "\r\n"; }
 
-// The body of the first response in `raw` (after its header block), as JSON.
-json first_body(const std::string& raw) {
-  const auto end = raw.find("\r\n\r\n");
-  if (end == std::string::npos) return json();
-  return json::parse(raw.substr(end + 4), nullptr, false);
-}
-
 // One keep-alive GET /healthz on `client`, answered; the client's buffer is left empty.
 bool answers_healthz(abuse_client& client) {
   client.send("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
   const bool answered = client.read_until("{\"status\":\"ok\"}");
   client.clear();
   return answered;
-}
-
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds within = 5s) {
-  const auto until = clock_type::now() + within;
-  while (clock_type::now() < until) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return condition();
 }
 
 class ServerAbuseTest : public ::testing::Test {
