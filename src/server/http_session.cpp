@@ -214,7 +214,7 @@ class session {
         const bool stay = skip && staying(keep_alive);
         if (!co_await write_answer(std::move(*answer), version, stay, head_only)) co_return false;
         if (!stay) {
-          refused_ = true;
+          refused_ = !skip || declared > 0;  // a body may be on its way: drain before closing
           co_return false;
         }
         co_return co_await skip_body(declared);
