@@ -4,6 +4,13 @@
 # base images debian:12 and debian:12-slim with debootstrap from Debian's archive, and stand-ins for
 # the third-party images docker/compose.yml names (redis, haproxy) from Debian's packages, tagged
 # with the official names. Images that exist already are kept (--rebuild makes them again).
+# Networking: compose service names must resolve inside the stack, which needs podman's netavark
+# backend with aardvark-dns. Debian's podman falls back to CNI (no name resolution without the
+# dnsname plugin) when it is first used before netavark is installed, and remembers that choice; this
+# script installs netavark and aardvark-dns before anything else and selects netavark explicitly in
+# containers.conf, so a podman left on CNI by an earlier use is switched over (no reset needed:
+# images are kept; containers created under CNI must be recreated). Builds run with
+# --network=host, so they reach Debian's archive wherever the host's resolver is.
 # Usage: scripts/container-setup.sh [--rebuild]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,12 +25,16 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 2
 fi
 
-# 1. Packages. crun is left out on purpose: it fails on this machine's cgroup setup, runc works.
-scripts/install-deps.sh podman runc podman-compose debootstrap netavark aardvark-dns iptables \
-  uidmap slirp4netns fuse-overlayfs catatonit
+# 1. Packages: the netavark network stack first, so that podman never starts without it (Debian's
+#    podman would otherwise pick CNI and keep it). crun is left out on purpose: it fails on this
+#    machine's cgroup setup, runc works.
+scripts/install-deps.sh netavark aardvark-dns iptables
+scripts/install-deps.sh podman runc podman-compose debootstrap uidmap slirp4netns fuse-overlayfs \
+  catatonit
 
-# 2. Engine settings: runc, and no default ulimits (raising nofile above the host's hard limit
-#    fails inside this sandbox).
+# 2. Engine settings: runc, no default ulimits (raising nofile above the host's hard limit fails
+#    inside this sandbox), and the netavark network backend whatever an earlier use left behind.
+was_backend=$(podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null || true)
 conf=/etc/containers/containers.conf
 marker="# written by image-gateway scripts/container-setup.sh"
 if [[ -f $conf ]] && ! grep -qF "$marker" "$conf"; then
@@ -37,7 +48,19 @@ default_ulimits = []
 
 [engine]
 runtime = "runc"
+
+[network]
+network_backend = "netavark"
 CONF
+backend=$(podman info --format '{{.Host.NetworkBackend}}')
+if [[ $backend != netavark ]]; then
+  echo "container-setup: podman still uses the '$backend' network backend, where compose service names do not resolve: run 'podman system reset' (deletes all containers and images) and then this script again" >&2
+  exit 1
+fi
+if [[ $was_backend == cni ]]; then
+  stale=$(podman ps -aq | wc -l)
+  echo "container-setup: podman was on CNI (an earlier use before netavark was installed): switched to netavark in $conf; images kept, $stale container(s) made under CNI need recreating" >&2
+fi
 
 have_image() { [[ $rebuild == false ]] && podman image exists "$1"; }
 
@@ -105,7 +128,7 @@ for standin in redis:7 haproxy:2.6; do
   name=${standin%%:*}
   if ! have_image "docker.io/library/$standin"; then
     echo "container-setup: building the $standin stand-in from Debian's package" >&2
-    podman build --pull=never -q -f "docker/standins/$name.Containerfile" \
+    podman build --pull=never --network=host -q -f "docker/standins/$name.Containerfile" \
       -t "docker.io/library/$standin" docker/standins >/dev/null
   fi
 done

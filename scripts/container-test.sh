@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The image and the scaled compose stack, for real (rootful podman; scripts/container-setup.sh
-# makes the base images and stand-ins, reusing them when present). From a clean clone of HEAD:
+# makes the base images and stand-ins, reusing them when present, and selects podman's netavark
+# network backend; a podman still on CNI stops the test at once with one line saying what to do).
+# From a clean clone of HEAD:
 #   1. builds docker/Dockerfile; checks the image runs as a non-root user and has its health check;
 #   2. a broken config and a missing ${NAME} secret each stop a container with exit 2 and one
 #      line naming the reason;
@@ -11,6 +13,9 @@
 #   5. SIGTERM to one replica while wrk sends image requests through the balancer for 8 s: no
 #      failed request, and the replica drained and exited 0 within the load;
 #   6. Redis stopped: the stack keeps serving, new images included;
+#   7. the same stack on a 3-node Redis Cluster (docker/compose.cluster.yml, the replicas in
+#      redis.mode "cluster"): ids through the balancer and a hit from another replica (skipped,
+#      and said so, when the gateway does not accept the cluster config; IGW_CLUSTER_CHECK);
 # and always takes the stack down. Exits non-zero on the first failed check.
 # Usage: scripts/container-test.sh
 set -euo pipefail
@@ -19,6 +24,12 @@ repo=$PWD
 
 scripts/container-setup.sh
 scripts/install-deps.sh wrk curl python3
+# The stack finds its services by name: only netavark (with aardvark-dns) resolves them.
+backend=$(podman info --format '{{.Host.NetworkBackend}}')
+if [[ $backend != netavark ]]; then
+  echo "container-test: FAILED: podman uses the '$backend' network backend, where compose service names do not resolve: set network_backend = \"netavark\" in /etc/containers/containers.conf (scripts/container-setup.sh does) or run 'podman system reset'" >&2
+  exit 1
+fi
 
 work=$(mktemp -d /var/tmp/igw-container-test.XXXXXX)
 project=igwtest$$
@@ -35,7 +46,8 @@ ctr() { echo "${project}_$1_1"; }
 cleanup() {
   local status=$?
   if ((status != 0)); then
-    for service in gateway-1 gateway-2 gateway-3 lb redis oppo-sandbox images; do
+    for service in gateway-1 gateway-2 gateway-3 lb redis oppo-sandbox images redis-1 redis-2 \
+      redis-3 redis-cluster-create; do
       echo "--- last log lines of $service" >&2
       podman logs --tail 15 "$(ctr "$service")" 2>&1 | cut -c1-300 >&2 || true
     done
@@ -55,7 +67,8 @@ say "testing $(git -C "$work/src" log --oneline -1)"
 
 # --- 1. The image.
 t=$(date +%s)
-timeout 45m podman build --pull=never --format docker -f "$work/src/docker/Dockerfile" \
+# Host networking: the build reaches Debian's archive through the host's resolver, wherever it is.
+timeout 45m podman build --pull=never --network=host --format docker -f "$work/src/docker/Dockerfile" \
   -t "$image" "$work/src" >"$work/build.log" 2>&1 || {
   tail -n 30 "$work/build.log" >&2
   fail "podman build"
@@ -92,27 +105,40 @@ expect_exit2 no-secret 'DEMO_MASTER_SECRET' \
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 lb=http://127.0.0.1:$port
 export IMAGE_GATEWAY_PORT=$port
-timeout 300 "${compose[@]}" up -d --no-build >"$work/up.log" 2>&1 || {
-  tail -n 30 "$work/up.log" >&2
-  fail "compose up"
-}
-t=$(date +%s)
-# podman runs health checks only when asked (no systemd timers here): run each one until it passes.
-for service in redis oppo-sandbox images gateway-1 gateway-2 gateway-3; do
-  until podman healthcheck run "$(ctr "$service")" >/dev/null 2>&1; do
-    (($(date +%s) - t < 120)) || fail "$service not healthy after 120 s"
+# Starts "${compose[@]}" and waits until the services named resolve and pass their health checks
+# and all three replicas are in the balancer's rotation.
+start_stack() { # service...
+  timeout 300 "${compose[@]}" up -d --no-build >"$work/up.log" 2>&1 || {
+    tail -n 30 "$work/up.log" >&2
+    fail "compose up"
+  }
+  local t service served
+  t=$(date +%s)
+  # Service names resolve inside the stack (a backend without DNS would only show as a timeout
+  # later).
+  until podman exec "$(ctr lb)" getent hosts "$@" >/dev/null 2>&1; do
+    (($(date +%s) - t < 30)) || fail "service names do not resolve in the stack's network (podman network backend: $backend); see scripts/container-setup.sh"
     sleep 1
   done
-done
-# All three replicas in the balancer's rotation (HAProxy names the one that answered).
-declare -A seen=()
-while ((${#seen[@]} < 3)); do
-  (($(date +%s) - t < 120)) || fail "balancer saw only ${!seen[*]} after 120 s"
-  served=$(curl -s -o /dev/null -D - --max-time 5 "$lb/readyz" | tr -d '\r' |
-    awk -F': ' 'tolower($1) == "x-served-by" { print $2 }') || true
-  if [[ -n $served ]]; then seen[$served]=1; else sleep 0.5; fi
-done
-say "stack healthy, ${!seen[*]} in rotation, after $(($(date +%s) - t)) s"
+  # podman runs health checks only when asked (no systemd timers here): run each one until it
+  # passes.
+  for service in "$@"; do
+    until podman healthcheck run "$(ctr "$service")" >/dev/null 2>&1; do
+      (($(date +%s) - t < 120)) || fail "$service not healthy after 120 s"
+      sleep 1
+    done
+  done
+  # All three replicas in the balancer's rotation (HAProxy names the one that answered).
+  local -A seen=()
+  while ((${#seen[@]} < 3)); do
+    (($(date +%s) - t < 120)) || fail "balancer saw only ${!seen[*]} after 120 s"
+    served=$(curl -s -o /dev/null -D - --max-time 5 "$lb/readyz" | tr -d '\r' |
+      awk -F': ' 'tolower($1) == "x-served-by" { print $2 }') || true
+    if [[ -n $served ]]; then seen[$served]=1; else sleep 0.5; fi
+  done
+  say "stack healthy, ${!seen[*]} in rotation, after $(($(date +%s) - t)) s"
+}
+start_stack redis oppo-sandbox images gateway-1 gateway-2 gateway-3
 podman exec "$(ctr gateway-1)" cat /proc/1/status | awk '/^Uid:/ { for (i = 2; i <= 5; i++) if ($i == 0) exit 1 }' ||
   fail "gateway-1 runs as root"
 say "gateway-1 runs as uid $(podman exec "$(ctr gateway-1)" id -u)"
@@ -125,22 +151,28 @@ post() { # body, output prefix: writes PREFIX.h (headers) and PREFIX.b (body)
   tr -d '\r' <"$2.h" >"$2.h2" && mv "$2.h2" "$2.h"
 }
 header() { awk -F': ' -v n="$2" 'tolower($1) == n { print $2 }' "$1.h"; }
-post "$body" "$work/first"
-grep -q '^HTTP/1.1 200' "$work/first.h" || fail "first request: $(head -1 "$work/first.h") $(cat "$work/first.b")"
-grep -qE '^\{"big_picture_id":"[^"]+","small_picture_id":"[^"]+"\}$' "$work/first.b" ||
-  fail "first request: no ids in $(cat "$work/first.b")"
-first_by=$(header "$work/first" x-served-by)
-say "ids from $first_by (X-Cache: $(header "$work/first" x-cache)): $(cat "$work/first.b")"
-for _ in 1 2 3; do
-  post "$body" "$work/again"
-  [[ $(header "$work/again" x-served-by) != "$first_by" ]] && break
-done
-again_by=$(header "$work/again" x-served-by)
-[[ $again_by != "$first_by" ]] || fail "every request went to $first_by"
-[[ $(header "$work/again" x-cache) == hit ]] ||
-  fail "same images from $again_by: X-Cache $(header "$work/again" x-cache), expected hit"
-cmp -s "$work/first.b" "$work/again.b" || fail "ids differ: $(cat "$work/again.b")"
-say "same images from $again_by: X-Cache: hit, same ids"
+# Ids for `body` from one replica, then X-Cache: hit and the same ids from another (the shared
+# cache in Redis).
+ids_then_hit_elsewhere() {
+  local first_by again_by
+  post "$body" "$work/first"
+  grep -q '^HTTP/1.1 200' "$work/first.h" || fail "first request: $(head -1 "$work/first.h") $(cat "$work/first.b")"
+  grep -qE '^\{"big_picture_id":"[^"]+","small_picture_id":"[^"]+"\}$' "$work/first.b" ||
+    fail "first request: no ids in $(cat "$work/first.b")"
+  first_by=$(header "$work/first" x-served-by)
+  say "ids from $first_by (X-Cache: $(header "$work/first" x-cache)): $(cat "$work/first.b")"
+  for _ in 1 2 3; do
+    post "$body" "$work/again"
+    [[ $(header "$work/again" x-served-by) != "$first_by" ]] && break
+  done
+  again_by=$(header "$work/again" x-served-by)
+  [[ $again_by != "$first_by" ]] || fail "every request went to $first_by"
+  [[ $(header "$work/again" x-cache) == hit ]] ||
+    fail "same images from $again_by: X-Cache $(header "$work/again" x-cache), expected hit"
+  cmp -s "$work/first.b" "$work/again.b" || fail "ids differ: $(cat "$work/again.b")"
+  say "same images from $again_by: X-Cache: hit, same ids"
+}
+ids_then_hit_elsewhere
 
 # --- 5. SIGTERM one replica under a bounded load through the balancer.
 victim=$(ctr gateway-2)
@@ -176,4 +208,55 @@ for kind in png jpg png jpg; do
 done
 ((SECONDS - t < 20)) || fail "Redis stopped: 4 requests took $((SECONDS - t)) s"
 say "Redis stopped: the stack keeps serving ($((SECONDS - t)) s for 4 requests)"
+
+# --- 7. The same stack on a 3-node Redis Cluster (docker/compose.cluster.yml): ids through the
+#        balancer, then a hit from another replica. IGW_CLUSTER_CHECK: "auto" (the default) runs
+#        it when the image's gateway accepts the cluster config (--check-config), "on" requires
+#        it, "off" skips it.
+cluster_check=${IGW_CLUSTER_CHECK:-auto}
+cluster_config=$work/src/docker/compose-cluster-config.json
+if [[ $cluster_check != off ]]; then
+  if ! probe=$(podman run --rm --pull=never --no-healthcheck \
+    -v "$cluster_config:/etc/image-gateway/config.json:ro" -e DEMO_MASTER_SECRET=s \
+    -e OPPO_APP_KEY=k -e OPPO_MASTER_SECRET=s "$image" --check-config 2>&1); then
+    [[ $cluster_check == auto ]] ||
+      fail "IGW_CLUSTER_CHECK=on, but the gateway refuses the cluster config: $probe"
+    say "Redis Cluster check SKIPPED: this gateway does not accept redis.mode \"cluster\" yet ($probe); IGW_CLUSTER_CHECK=on makes that a failure"
+    cluster_check=off
+  fi
+fi
+if [[ $cluster_check != off ]]; then
+  timeout 120 "${compose[@]}" down -t 5 >"$work/down.log" 2>&1 || fail "compose down (standalone)"
+  podman network rm -f "${project}_default" >/dev/null 2>&1 || true
+  compose+=(-f "$work/src/docker/compose.cluster.yml")
+  start_stack redis-1 redis-2 redis-3 oppo-sandbox images gateway-1 gateway-2 gateway-3
+  status=$(timeout 60 podman wait "$(ctr redis-cluster-create)") ||
+    fail "redis-cluster-create still running after 60 s"
+  [[ $status == 0 ]] || fail "redis-cluster-create exited $status: $(podman logs "$(ctr redis-cluster-create)" 2>&1 | tail -3)"
+  # Each replica has found the cluster (it serves alone until then).
+  t=$(date +%s)
+  redis_up() { # replica: its /metrics say image_gateway_redis_up 1
+    local metrics
+    metrics=$(podman exec "$(ctr "$1")" curl -fsS http://127.0.0.1:8080/metrics 2>/dev/null) || return 1
+    grep -qE '^image_gateway_redis_up(\{[^}]*\})? 1$' <<<"$metrics"
+  }
+  for replica in gateway-1 gateway-2 gateway-3; do
+    until redis_up "$replica"; do
+      (($(date +%s) - t < 30)) || fail "$replica: image_gateway_redis_up is not 1 after 30 s on the cluster"
+      sleep 1
+    done
+  done
+  say "cluster: 3 masters made, every replica reports redis_up 1 after $(($(date +%s) - t)) s"
+  ids_then_hit_elsewhere
+  keys=()
+  total=0
+  for node in redis-1 redis-2 redis-3; do
+    n=$(podman exec "$(ctr "$node")" redis-cli --scan --pattern 'image-gateway:*' | wc -l)
+    keys+=("$node:$n")
+    total=$((total + n))
+  done
+  # Two picture ids and the OPPO token at least, each on the node that owns its slot.
+  ((total >= 3)) || fail "cluster: only $total keys (${keys[*]}), expected the ids and the token"
+  say "cluster: keys per node ${keys[*]}"
+fi
 say "all checks passed"

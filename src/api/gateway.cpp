@@ -257,6 +257,7 @@ handler_result gateway::handle(api_request request) {
   const auto started = std::chrono::steady_clock::now();
   request_trace trace;
   trace.request_id = request_id_of(request);
+  trace.tracing = caller_trace(request, impl_->settings.trace.generate);
 
   api_response response;
   const route where = resolve_route(request.method, request.path);
@@ -319,6 +320,7 @@ std::optional<api_response> gateway::screen(api_request& header) {
   const auto started = std::chrono::steady_clock::now();
   request_trace trace;
   trace.request_id = request_id_of(header);
+  trace.tracing = caller_trace(header, impl_->settings.trace.generate);
   std::optional<api_error> refused = impl_->shed(false);
   const app_config* app = nullptr;
   if (!refused) {
@@ -368,6 +370,7 @@ api_response gateway::impl::finish(const api_request& request, request_trace& tr
       line.member("remote", request.remote_address);
       line.member("request_id", trace.request_id);
       line.member("status", response.status);
+      if (!trace.tracing.empty()) line.member("trace_id", trace.tracing.trace_id);
       if (image) {
         line.member("upstream_ms", static_cast<double>(trace.upstream_time.count()) / 1000.0);
       }

@@ -25,6 +25,7 @@
 #include "image_gateway/replicas/redis_token_store.hpp"
 #include "image_gateway/replicas/shared_rate_limit.hpp"
 #include "image_gateway/replicas/upload_flight.hpp"
+#include "image_gateway/util/trace_context.hpp"
 #include "router.hpp"
 
 namespace image_gateway {
@@ -42,6 +43,10 @@ struct header_admission {
   std::optional<rate_limiter::decision> rate;
 };
 
+// The request's W3C Trace Context: the caller's valid `traceparent` and `tracestate`, or a new
+// trace when it sent none valid and `start_one` (trace.generate) is set; empty otherwise.
+trace_context caller_trace(const api_request& request, bool start_one);
+
 // What one request did, for its log line.
 struct request_trace {
   std::string request_id;
@@ -52,6 +57,7 @@ struct request_trace {
   std::optional<error_kind> error;
   std::string error_detail;  // logged only for 5xx answers, whose details are the gateway's own
   std::optional<rate_limiter::decision> rate;  // set when the app has a rate limit
+  trace_context tracing;  // the caller's W3C trace (or one started here), continued upstream
 
   // Notes the error for the log line and makes its answer.
   api_response fail(const api_error& failure);
@@ -173,7 +179,7 @@ struct gateway::impl {
   boost::asio::awaitable<result<fetched_image>> fetch_counted(
       std::string url, image_kind kind, std::size_t max_bytes,
       std::chrono::steady_clock::time_point deadline, const app_config& app, std::string fit_tag,
-      bool may_revalidate);
+      bool may_revalidate, const trace_context& tracing);
   bool revalidating() const;
 };
 

@@ -91,6 +91,7 @@ net::awaitable<transfer_outcome> transfer(const fetch_context& context, const st
   request.connect_policy = rules.addresses;
   request.hash_body = context.hash_body;
   request.headers.emplace_back("Accept: image/png, image/jpeg");
+  if (context.trace != nullptr) add_trace_headers(request.headers, *context.trace);
   if (conditional != nullptr) {
     // Sent by us, never through CURLOPT_TIMECONDITION (libcurl would then make up a 304 from
     // a 200's Last-Modified). Not followed across redirects: validators go to this URL only.

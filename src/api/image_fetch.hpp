@@ -15,6 +15,7 @@
 #include "image_gateway/domain/error.hpp"
 #include "image_gateway/fetch/revalidation.hpp"
 #include "image_gateway/http_client/http_client.hpp"
+#include "image_gateway/util/trace_context.hpp"
 
 namespace image_gateway {
 
@@ -62,6 +63,8 @@ struct fetch_context {
   fetch_flights* flights = nullptr;
   bool hash_body = false;  // SHA-256 the body as it arrives (the upload cache needs it)
   fetch_observer observe;
+  // The caller's trace (W3C Trace Context), continued on the fetch; null or empty: none.
+  const trace_context* trace = nullptr;
 };
 
 // Fetches one caller URL under SPEC §5: http/https on every hop, the address policy at connect

@@ -224,7 +224,7 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   const auto fetch_job = [&](image_job& job) {
     return fetch_counted(job.url, job.kind,
                          fitting ? settings.images.fit.max_source_bytes : job.rule->max_bytes,
-                         deadline, *app, fit_tag, !admitted.options.dry_run);
+                         deadline, *app, fit_tag, !admitted.options.dry_run, trace.tracing);
   };
   if (form == nullptr) {
     if (jobs.size() == 2) {
@@ -354,8 +354,9 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   const auto keep_for = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::seconds(ttl_s) - std::chrono::hours(1));
   const auto upload = [&](image_job& job) -> net::awaitable<result<std::string>> {
-    const auto send = [&job, app, deadline, this] {
-      return oppo.upload(app->oppo, job.kind, job.upload->bytes, job.upload->format, deadline);
+    const auto send = [&job, app, deadline, &trace, this] {
+      return oppo.upload(app->oppo, job.kind, job.upload->bytes, job.upload->format, deadline,
+                         trace.tracing);
     };
     if (!caching) return send();
     return flights->upload_once({job.digest, job.kind, app->oppo.app_key, fit_tag}, deadline,
@@ -397,7 +398,7 @@ bool gateway::impl::revalidating() const {
 
 net::awaitable<result<fetched_image>> gateway::impl::fetch_counted(
     std::string url, image_kind kind, std::size_t max_bytes, steady_time deadline,
-    const app_config& app, std::string fit_tag, bool may_revalidate) {
+    const app_config& app, std::string fit_tag, bool may_revalidate, const trace_context& tracing) {
   const bool revalidate = may_revalidate && revalidating();
   const fetch_context context{
       fetch_transport,
@@ -409,7 +410,8 @@ net::awaitable<result<fetched_image>> gateway::impl::fetch_counted(
         stats.fetches.add({std::string(outcome)});
         stats.fetch_duration.observe({}, std::chrono::duration<double>(elapsed).count());
         if (bytes > 0) stats.fetched_bytes.add({}, static_cast<double>(bytes));
-      }};
+      },
+      &tracing};
   // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
   // The id this caller would upload under: its OPPO app and its fit (a fitted picture is
   // another upload than its source).

@@ -14,6 +14,10 @@
 #include <set>
 #include <unordered_map>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "image_gateway/util/strings.hpp"
 
 namespace image_gateway {
@@ -121,11 +125,47 @@ json parse_json(std::string_view text) {
   }
 }
 
-// Only a whole value "${NAME}" is replaced, never a part of a string: secrets often contain
+// Only a whole value "${NAME}" (or "${file:PATH}") is replaced, never a part of a string: secrets
+// often contain
 // '$', and partial interpolation would need an escape syntax that a pasted secret could trip.
 std::optional<std::string_view> env_reference(std::string_view value) {
   if (value.size() < 3 || !value.starts_with("${") || !value.ends_with("}")) return std::nullopt;
   return value.substr(2, value.size() - 3);
+}
+
+// "${file:PATH}" names a file whose content is the value (secrets mounted as files by Docker and
+// Kubernetes). Messages name the path, never the content.
+constexpr std::string_view file_prefix = "file:";
+constexpr std::size_t max_secret_file_bytes = 64 * 1024;
+
+std::string read_secret_file(const std::string& key_path, const std::string& file) {
+  const std::string named = "file " + quote_text(file);
+  if (file.empty() || !file.starts_with('/')) fail(key_path, named + " must be an absolute path");
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) fail(key_path, "cannot read " + named + ": " + std::strerror(errno));
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } const close_at_exit{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) fail(key_path, "cannot read " + named + ": " + std::strerror(errno));
+  if (S_ISDIR(info.st_mode)) fail(key_path, named + " is a directory");
+  if (!S_ISREG(info.st_mode)) fail(key_path, named + " is not a regular file");
+  // One byte past the cap tells a file that grew after fstat from one that fits.
+  std::string content(max_secret_file_bytes + 1, '\0');
+  std::size_t got = 0;
+  while (got < content.size()) {
+    const ssize_t n = ::read(fd, content.data() + got, content.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(key_path, "cannot read " + named + ": " + std::strerror(errno));
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  if (got > max_secret_file_bytes) fail(key_path, named + " is larger than 64 KiB");
+  content.resize(got);
+  if (content.ends_with('\n')) content.pop_back();  // the newline an editor or `echo` adds
+  if (content.empty()) fail(key_path, named + " is empty");
+  return content;
 }
 
 bool valid_env_name(std::string_view name) {
@@ -213,6 +253,9 @@ class reader {
     if (!value.is_string()) fail(path, "expected a string, got " + type_of(value));
     std::string text = value.get<std::string>();
     const std::optional<std::string_view> name = env_reference(text);
+    if (name && name->starts_with(file_prefix)) {
+      return read_secret_file(path, std::string(name->substr(file_prefix.size())));
+    }
     if (name) {
       if (!valid_env_name(*name)) {
         fail(path, quote_text(*name) + " is not a valid environment variable name");
@@ -467,6 +510,12 @@ void read_cache(const reader& r, const json& value, const std::string& path, cac
   });
 }
 
+void read_trace(const reader& r, const json& value, const std::string& path, trace_config& out) {
+  r.object(value, path, {"generate"});
+  r.with(value, path, "generate",
+         [&](const json& v, const std::string& p) { out.generate = r.boolean(v, p); });
+}
+
 void read_log(const reader& r, const json& value, const std::string& path, log_config& out) {
   r.object(value, path, {"level"});
   r.with(value, path, "level", [&](const json& v, const std::string& p) {
@@ -580,7 +629,8 @@ config parse_config(std::string_view json_text, const env_lookup& env) {
     fail("", "configuration must be a JSON object, got " + type_of(root));
   }
   const reader r(env);
-  r.object(root, "", {"server", "apps", "oppo", "images", "fetch", "cache", "log", "redis"});
+  r.object(root, "",
+           {"server", "apps", "oppo", "images", "fetch", "cache", "log", "redis", "trace"});
   config out;
   r.with(root, "", "server",
          [&](const json& v, const std::string& p) { read_server(r, v, p, out.server); });
@@ -598,6 +648,8 @@ config parse_config(std::string_view json_text, const env_lookup& env) {
   r.with(root, "", "log", [&](const json& v, const std::string& p) { read_log(r, v, p, out.log); });
   r.with(root, "", "redis",
          [&](const json& v, const std::string& p) { read_redis(r, v, p, out.redis); });
+  r.with(root, "", "trace",
+         [&](const json& v, const std::string& p) { read_trace(r, v, p, out.trace); });
   return out;
 }
 

@@ -155,8 +155,8 @@ void oppo_client::set_observer(call_observer observer) {
 
 asio::awaitable<result<std::string>> oppo_client::upload(const oppo_credentials& credentials,
                                                          image_kind kind, shared_bytes bytes,
-                                                         image_format format,
-                                                         steady_time deadline) {
+                                                         image_format format, steady_time deadline,
+                                                         trace_context trace) {
   // Copies: the caller's references need not outlive a suspension.
   const oppo_credentials creds = credentials;
   const std::string what = "the upload of " + std::string(kind_name(kind));
@@ -170,7 +170,7 @@ asio::awaitable<result<std::string>> oppo_client::upload(const oppo_credentials&
   for (;;) {
     if (time_left(deadline) < milliseconds(1)) co_return out_of_time(last_error);
 
-    result<std::string> token = co_await tokens_.get(creds, refused, deadline);
+    result<std::string> token = co_await tokens_.get(creds, refused, deadline, trace);
     if (token.ok()) {
       const milliseconds remaining = time_left(deadline);
       if (remaining < milliseconds(1)) co_return out_of_time(last_error);
@@ -184,6 +184,7 @@ asio::awaitable<result<std::string>> oppo_client::upload(const oppo_credentials&
       request.method = "POST";
       request.url = upload_url(settings_.media_base_url, kind);
       request.headers = {"Accept: application/json"};
+      add_trace_headers(request.headers, trace);
       request.form.push_back(form_part{"auth_token", token.value(), {}, {}, {}});
       request.form.push_back(
           form_part{"picture_ttl", std::to_string(settings_.picture_ttl_s), {}, {}, {}});

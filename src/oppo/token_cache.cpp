@@ -112,14 +112,14 @@ struct token_cache::impl {
     for (auto& waiter : waiters) waiter->try_send(boost::system::error_code{});
   }
 
-  asio::awaitable<auth_outcome> call_auth(const oppo_credentials& credentials,
-                                          steady_time deadline);
+  asio::awaitable<auth_outcome> call_auth(const oppo_credentials& credentials, steady_time deadline,
+                                          const trace_context& trace);
 
   token_store* shared = nullptr;
   // A token for the one local refresher: from the shared store when it has a good one, else
   // from OPPO under the store's lock; from OPPO alone when there is no store or it fails.
   asio::awaitable<auth_outcome> obtain(const oppo_credentials& credentials, std::string refused,
-                                       steady_time deadline);
+                                       steady_time deadline, const trace_context& trace);
 };
 
 namespace {
@@ -136,12 +136,13 @@ std::string owner_id() { return random_hex(16); }
 }  // namespace
 
 asio::awaitable<auth_outcome> token_cache::impl::obtain(const oppo_credentials& credentials,
-                                                        std::string refused, steady_time deadline) {
-  if (shared == nullptr) co_return co_await call_auth(credentials, deadline);
+                                                        std::string refused, steady_time deadline,
+                                                        const trace_context& trace) {
+  if (shared == nullptr) co_return co_await call_auth(credentials, deadline, trace);
   const std::string& key = credentials.app_key;
   token_store::loaded seen = co_await shared->load(key);
   if (seen.outcome == token_store::status::failed)
-    co_return co_await call_auth(credentials, deadline);
+    co_return co_await call_auth(credentials, deadline, trace);
   // Another replica's token, not the refused one and not yet due: no auth call at all.
   if (not_due(seen.token, refused, clock())) {
     co_return auth_outcome{result<auth_token>(*seen.token)};
@@ -153,7 +154,7 @@ asio::awaitable<auth_outcome> token_cache::impl::obtain(const oppo_credentials& 
   for (;;) {
     const token_store::lock_result locked = co_await shared->lock(key, owner, lock_ttl);
     if (locked == token_store::lock_result::failed)
-      co_return co_await call_auth(credentials, deadline);
+      co_return co_await call_auth(credentials, deadline, trace);
     if (locked == token_store::lock_result::acquired) {
       // Someone may have stored a new token between our look and our lock.
       token_store::loaded again = co_await shared->load(key);
@@ -161,7 +162,7 @@ asio::awaitable<auth_outcome> token_cache::impl::obtain(const oppo_credentials& 
         co_await shared->unlock(key, owner);
         co_return auth_outcome{result<auth_token>(*again.token)};
       }
-      auth_outcome fresh = co_await call_auth(credentials, deadline);
+      auth_outcome fresh = co_await call_auth(credentials, deadline, trace);
       if (fresh.token && fresh.token->ok()) {
         std::optional<auth_token> kept = co_await shared->store(key, fresh.token->value(), refused);
         if (good_shared(kept, refused, clock())) fresh.token.emplace(std::move(*kept));
@@ -185,14 +186,15 @@ asio::awaitable<auth_outcome> token_cache::impl::obtain(const oppo_credentials& 
     pause = std::min(pause * 2, std::chrono::milliseconds(200));
     seen = co_await shared->load(key);
     if (seen.outcome == token_store::status::failed)
-      co_return co_await call_auth(credentials, deadline);
+      co_return co_await call_auth(credentials, deadline, trace);
     if (good_shared(seen.token, refused, clock()))
       co_return auth_outcome{result<auth_token>(*seen.token)};
   }
 }
 
 asio::awaitable<auth_outcome> token_cache::impl::call_auth(const oppo_credentials& credentials,
-                                                           steady_time deadline) {
+                                                           steady_time deadline,
+                                                           const trace_context& trace) {
   const auto remaining = duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
   if (remaining < milliseconds(1)) {
     co_return auth_outcome{unavailable("OPPO did not answer within the request deadline"), false};
@@ -211,6 +213,7 @@ asio::awaitable<auth_outcome> token_cache::impl::call_auth(const oppo_credential
   request.method = "POST";
   request.url = auth_url(settings.auth_base_url);
   request.headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"};
+  add_trace_headers(request.headers, trace);
   const auto now_ms = duration_cast<milliseconds>(clock().time_since_epoch()).count();
   request.body = auth_form_body(credentials.app_key, credentials.master_secret, now_ms);
   request.total_timeout = std::min(settings.timeout, remaining);
@@ -313,7 +316,7 @@ const circuit_breaker& token_cache::circuit() const { return impl_->breaker; }
 
 asio::awaitable<result<std::string>> token_cache::get(const oppo_credentials& credentials,
                                                       std::string_view refused_view,
-                                                      steady_time deadline) {
+                                                      steady_time deadline, trace_context trace) {
   // Copies: the coroutine outlives the caller's arguments across suspensions.
   const std::shared_ptr<impl> self = impl_;
   const oppo_credentials creds = credentials;
@@ -359,7 +362,7 @@ asio::awaitable<result<std::string>> token_cache::get(const oppo_credentials& cr
         }
       } guard{self.get(), key, mine};
 
-      auth_outcome fresh = co_await self->obtain(creds, refused, deadline);
+      auth_outcome fresh = co_await self->obtain(creds, refused, deadline, trace);
       std::optional<result<std::string>> for_waiters;
       std::optional<result<std::string>> for_me;
       {

@@ -58,9 +58,21 @@ std::string loopback_server::base_url() const {
   return "http://127.0.0.1:" + std::to_string(server_->local_port());
 }
 
+void trace_recorder::record(const api_request& request) {
+  std::lock_guard lock(mutex_);
+  seen_.push_back({request.path, std::string(request.header("traceparent")),
+                   std::string(request.header("tracestate"))});
+}
+
+std::vector<trace_headers_seen> trace_recorder::seen() const {
+  std::lock_guard lock(mutex_);
+  return seen_;
+}
+
 fake_origin::fake_origin() {
   http_server::hooks hooks;
   hooks.handle = [this](api_request request) -> net::awaitable<api_response> {
+    traces.record(request);
     answer found;
     bool known = false;
     const std::string if_none_match(request.header("if-none-match"));
@@ -157,6 +169,7 @@ fake_oppo_server::fake_oppo_server(std::vector<oppo_credentials> apps)
     : api_(oppo::fake_oppo::options{std::move(apps)}) {
   http_server::hooks hooks;
   hooks.handle = [this](api_request request) -> net::awaitable<api_response> {
+    traces.record(request);
     oppo::fake_reply reply = api_.handle(request);
     if (reply.delay.count() > 0) {
       net::steady_timer timer(co_await net::this_coro::executor, reply.delay);

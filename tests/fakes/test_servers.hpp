@@ -41,6 +41,23 @@ class loopback_server {
   std::vector<std::thread> threads_;
 };
 
+// The W3C Trace Context headers of each request a fake received, in order ("" when absent).
+struct trace_headers_seen {
+  std::string path;
+  std::string traceparent;
+  std::string tracestate;
+};
+
+class trace_recorder {
+ public:
+  void record(const api_request& request);
+  std::vector<trace_headers_seen> seen() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<trace_headers_seen> seen_;
+};
+
 // Serves fixed answers by path and counts requests per path.
 class fake_origin {
  public:
@@ -64,6 +81,7 @@ class fake_origin {
   std::string url(const std::string& path) const { return server_->base_url() + path; }
   std::size_t hits(const std::string& path) const;
   std::size_t total_hits() const;
+  trace_recorder traces;  // every request's trace headers
 
  private:
   struct answer {
@@ -89,6 +107,7 @@ class fake_oppo_server {
 
   oppo::fake_oppo& api() { return api_; }
   std::string base_url() const { return server_->base_url(); }
+  trace_recorder traces;  // every request's trace headers (auth and upload)
 
  private:
   oppo::fake_oppo api_;

@@ -4,7 +4,9 @@
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <vector>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "image_gateway/config/config.hpp"
@@ -393,6 +395,103 @@ TEST(ConfigEnv, ProcessEnvReadsTheEnvironment) {
   EXPECT_EQ(process_env("IGW_CONFIG_TEST_VAR"), "value-1");
   ::unsetenv("IGW_CONFIG_TEST_VAR");
   EXPECT_EQ(process_env("IGW_CONFIG_TEST_VAR"), std::nullopt);
+}
+
+// A scratch directory for secret files, removed with its files at the end of the test.
+class ConfigFileSecret : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/igw-config-test.XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    for (const std::string& file : files_) ::unlink(file.c_str());
+    ::rmdir((dir_ + "/sub").c_str());
+    ::rmdir(dir_.c_str());
+  }
+  std::string write(const std::string& name, const std::string& content) {
+    const std::string file = dir_ + "/" + name;
+    std::FILE* f = std::fopen(file.c_str(), "wb");
+    EXPECT_NE(f, nullptr);
+    std::fwrite(content.data(), 1, content.size(), f);
+    std::fclose(f);
+    files_.push_back(file);
+    return file;
+  }
+  // A config whose app master secret is "${file:FILE}".
+  static std::string secret_from(const std::string& file) {
+    return R"({"apps": [{"app_key": "a", "master_secret": "${file:)" + file +
+           R"(}", "oppo": {"app_key": "o", "master_secret": "p"}}]})";
+  }
+  std::string dir_;
+  std::vector<std::string> files_;
+};
+
+TEST_F(ConfigFileSecret, ContentLessOneFinalNewlineIsTheValue) {
+  EXPECT_EQ(parse_config(secret_from(write("s1", "top-secret\n")), no_env).apps[0].master_secret,
+            "top-secret");
+  // Only one newline goes; the rest of the content is kept as it is.
+  EXPECT_EQ(parse_config(secret_from(write("s2", " $ecret\n\n")), no_env).apps[0].master_secret,
+            " $ecret\n");
+  EXPECT_EQ(parse_config(secret_from(write("s3", "no-newline")), no_env).apps[0].master_secret,
+            "no-newline");
+  // Exactly 64 KiB is accepted.
+  const std::string big(64 * 1024, 'x');
+  EXPECT_EQ(parse_config(secret_from(write("s4", big)), no_env).apps[0].master_secret, big);
+}
+
+TEST_F(ConfigFileSecret, WorksForAnyStringKeyAndIsValidatedLikeALiteral) {
+  const std::string level = write("level", "warn\n");
+  EXPECT_EQ(
+      parse_config(with_app(R"("log": {"level": "${file:)" + level + R"(}"})"), no_env).log.level,
+      log_level::warn);
+  const std::string bad = write("bad-level", "loud\n");
+  EXPECT_CONFIG_ERROR(with_app(R"("log": {"level": "${file:)" + bad + R"(}"})"), "log.level");
+}
+
+TEST_F(ConfigFileSecret, MissingFileNamesTheKeyAndPath) {
+  const std::string file = dir_ + "/absent";
+  EXPECT_EQ(error_of(secret_from(file)),
+            "apps[0].master_secret: cannot read file \"" + file + "\": No such file or directory");
+}
+
+TEST_F(ConfigFileSecret, UnopenableFileIsRefused) {
+  // A path through a regular file cannot be opened whoever runs the test (root reads mode 0).
+  const std::string file = write("plain", "top-secret\n") + "/inner";
+  EXPECT_EQ(error_of(secret_from(file)),
+            "apps[0].master_secret: cannot read file \"" + file + "\": Not a directory");
+}
+
+TEST_F(ConfigFileSecret, DirectoryEmptyAndOversizedFilesAreRefusedWithoutTheirContent) {
+  ASSERT_EQ(::mkdir((dir_ + "/sub").c_str(), 0700), 0);
+  EXPECT_EQ(error_of(secret_from(dir_ + "/sub")),
+            "apps[0].master_secret: file \"" + dir_ + "/sub\" is a directory");
+  const std::string empty = write("empty", "");
+  EXPECT_EQ(error_of(secret_from(empty)), "apps[0].master_secret: file \"" + empty + "\" is empty");
+  const std::string newline_only = write("newline", "\n");
+  EXPECT_EQ(error_of(secret_from(newline_only)),
+            "apps[0].master_secret: file \"" + newline_only + "\" is empty");
+  const std::string big = write("big", std::string(64 * 1024, 's') + "\n");
+  const std::string message = error_of(secret_from(big));
+  EXPECT_EQ(message, "apps[0].master_secret: file \"" + big + "\" is larger than 64 KiB");
+  EXPECT_EQ(message.find("sss"), std::string::npos);
+}
+
+TEST_F(ConfigFileSecret, DeviceAndRelativePathsAreRefused) {
+  EXPECT_EQ(error_of(secret_from("/dev/null")),
+            "apps[0].master_secret: file \"/dev/null\" is not a regular file");
+  EXPECT_EQ(error_of(secret_from("run/secrets/x")),
+            "apps[0].master_secret: file \"run/secrets/x\" must be an absolute path");
+  EXPECT_EQ(error_of(secret_from("")), "apps[0].master_secret: file \"\" must be an absolute path");
+}
+
+TEST(ConfigTrace, GenerateIsOffByDefaultAndReadAsABoolean) {
+  EXPECT_FALSE(parse_config(with_app(), no_env).trace.generate);
+  EXPECT_TRUE(parse_config(with_app(R"("trace": {"generate": true})"), no_env).trace.generate);
+  EXPECT_CONFIG_ERROR(with_app(R"("trace": {"generate": "yes"})"),
+                      "trace.generate: expected true or false");
+  EXPECT_CONFIG_ERROR(with_app(R"("trace": {"sample": true})"), "unknown key \"trace.sample\"");
 }
 
 TEST(ConfigRanges, OutOfRangeValuesAreRefused) {

@@ -82,6 +82,12 @@ struct log_config {
   log_level level = log_level::info;
 };
 
+// W3C Trace Context: a caller's valid `traceparent` is always continued; without one, the
+// gateway starts a trace of its own for the request only when `generate` is set.
+struct trace_config {
+  bool generate = false;
+};
+
 // SPEC §8: shared state for replicas. url "" : none (each replica alone, in memory).
 struct redis_config {
   std::string url;       // as written: redis://host:port[/db]
@@ -104,6 +110,7 @@ struct config {
   cache_config cache;
   log_config log;
   redis_config redis;
+  trace_config trace;
 };
 
 // A configuration that cannot be used; what() is one line naming the key path, e.g.

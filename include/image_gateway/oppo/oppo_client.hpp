@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "image_gateway/api/image_request.hpp"
 #include "image_gateway/config/config.hpp"
@@ -16,6 +17,7 @@
 #include "image_gateway/oppo/circuit_breaker.hpp"
 #include "image_gateway/oppo/token_cache.hpp"
 #include "image_gateway/util/shared_bytes.hpp"
+#include "image_gateway/util/trace_context.hpp"
 
 namespace image_gateway::oppo {
 
@@ -32,9 +34,18 @@ class oppo_client {
 
   // OPPO's picture id, or: upstream_rejected (51 with `upstream`), upstream_credentials,
   // upstream_bad_answer, upstream_unavailable.
+  // Its OPPO calls (auth and upload) continue `trace` (W3C Trace Context) when it is not empty.
+  // (An overload, not a default argument: GCC 12 destroys a defaulted temporary of a co_await
+  // twice.)
   boost::asio::awaitable<result<std::string>> upload(const oppo_credentials& credentials,
                                                      image_kind kind, shared_bytes bytes,
-                                                     image_format format, steady_time deadline);
+                                                     image_format format, steady_time deadline,
+                                                     trace_context trace);
+  boost::asio::awaitable<result<std::string>> upload(const oppo_credentials& credentials,
+                                                     image_kind kind, shared_bytes bytes,
+                                                     image_format format, steady_time deadline) {
+    return upload(credentials, kind, std::move(bytes), format, deadline, trace_context{});
+  }
 
   token_cache& tokens() { return tokens_; }
   const circuit_breaker& upload_circuit() const { return upload_breaker_; }

@@ -15,6 +15,7 @@
 #include "image_gateway/oppo/circuit_breaker.hpp"
 #include "image_gateway/oppo/protocol.hpp"
 #include "image_gateway/oppo/token_store.hpp"
+#include "image_gateway/util/trace_context.hpp"
 
 namespace image_gateway::oppo {
 
@@ -59,8 +60,15 @@ class token_cache {
   // or a fresh one from POST /server/v1/auth. Errors: upstream_credentials (OPPO refused our
   // app key/secret), upstream_unavailable (time-out, unreachable, 5xx, -1/-2/13/55),
   // upstream_bad_answer.
+  // An auth call it makes continues `trace` (W3C Trace Context) when that is not empty. (An
+  // overload, not a default argument: GCC 12 destroys a defaulted temporary of a co_await twice.)
   boost::asio::awaitable<result<std::string>> get(const oppo_credentials& credentials,
-                                                  std::string_view refused, steady_time deadline);
+                                                  std::string_view refused, steady_time deadline,
+                                                  trace_context trace);
+  boost::asio::awaitable<result<std::string>> get(const oppo_credentials& credentials,
+                                                  std::string_view refused, steady_time deadline) {
+    return get(credentials, refused, deadline, trace_context{});
+  }
 
   // Refreshes done so far (metrics and tests).
   std::uint64_t refresh_count() const;
