@@ -22,6 +22,16 @@
 #include "fakes/test_servers.hpp"
 #include "image_gateway/util/sample_images.hpp"
 
+// The sanitizers' runtime needs descriptors of its own: with none left to the process it reports
+// (and then hangs) from inside the server. The descriptor test runs in the other builds.
+#if defined(__SANITIZE_ADDRESS__)
+#define IGW_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define IGW_SANITIZED 1
+#endif
+#endif
+
 namespace image_gateway::testing {
 namespace {
 
@@ -224,6 +234,9 @@ TEST_F(HostileHttpTest, AuthenticatedBodiesShareOneBudget) {
 // With descriptors gone the accept loop answers waiting clients 503 a few at a time instead of
 // spinning; /healthz answers again once descriptors are free.
 TEST_F(HostileHttpTest, OutOfDescriptorsAnswers503WithoutSpinning) {
+#ifdef IGW_SANITIZED
+  GTEST_SKIP() << "no descriptor left for the sanitizers' runtime: run in the debug build";
+#endif
   config c = settings();
   c.server.header_timeout = 20s;  // the connections that got in stay for the whole test
   auto& gw = start(std::move(c));
