@@ -3,7 +3,7 @@
 # copy of its seed corpus under tests/fuzz/corpus, so the repository is never modified. Fails
 # when any target crashes, leaks, hits a sanitizer error or a time-out.
 # Usage: scripts/fuzz.sh [seconds-per-target, default 60]
-# Environment: FUZZ_BUILD_DIR (default build/fuzz), FUZZ_TARGETS (default: all five),
+# Environment: FUZZ_BUILD_DIR (default build/fuzz), FUZZ_TARGETS (default: all six),
 # FUZZ_SEED (default 1). A fixed seed makes a run repeatable: CI fuzzes the same inputs a
 # developer's run of the same commit did, so a finding is never luck of the draw on one side.
 # Explore new ground with FUZZ_SEED=0 (a random seed, printed in the log) and a longer time.
@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 build_dir=${FUZZ_BUILD_DIR:-build/fuzz}
-targets=(${FUZZ_TARGETS:-fuzz_image_gate fuzz_request fuzz_url_policy fuzz_fit fuzz_multipart_form})
+targets=(${FUZZ_TARGETS:-fuzz_image_gate fuzz_request fuzz_url_policy fuzz_fit fuzz_multipart_form
+                          fuzz_request_head})
 seed=${FUZZ_SEED:-1}
 
 scripts/install-deps.sh clang libclang-rt-14-dev

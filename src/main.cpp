@@ -16,6 +16,7 @@
 #include "image_gateway/config/config.hpp"
 #include "image_gateway/http_client/curl_multi_client.hpp"
 #include "image_gateway/log/logger.hpp"
+#include "image_gateway/server/fd_limits.hpp"
 #include "image_gateway/server/http_server.hpp"
 
 namespace net = boost::asio;
@@ -54,6 +55,7 @@ server_limits limits_from(const server_config& server) {
   limits.max_connections = server.max_connections;
   limits.max_body_bytes = server.max_body_bytes;
   limits.max_body_multipart_bytes = server.max_body_multipart_bytes;
+  limits.max_buffered_body_bytes = server.max_buffered_body_bytes;
   limits.header_timeout = server.header_timeout;
   limits.body_timeout = server.header_timeout;
   limits.idle_timeout = server.idle_timeout;
@@ -157,12 +159,19 @@ int run(const config& settings) {
 
   http_server::hooks hooks;
   hooks.handle = [&api](api_request request) { return api.handle(std::move(request)); };
+  hooks.screen = [&api](api_request& header) { return api.screen(header); };
+  hooks.client_gone = [&api](const api_request& partial) { api.client_gone(partial); };
   hooks.refuse = [&api](int status, const api_request& partial, const std::string& reason) {
     return api.refuse(status, partial, reason);
   };
   hooks.connections_changed = [&api](int delta) { api.connections_changed(delta); };
   server_limits limits = limits_from(settings.server);
   limits.io_threads = threads;
+  limits.max_connections =
+      connections_for_fd_limit(limits.max_connections,
+                               fd_reserve(settings.server.max_inflight,
+                                          static_cast<std::size_t>(settings.oppo.max_connections)),
+                               log);
   http_server server(io, settings.server.listen, limits, std::move(hooks), &log);
   try {
     server.start();

@@ -25,6 +25,25 @@ bool is_sane_request_id(std::string_view id) {
 
 std::string new_request_id() { return random_hex(32); }
 
+// The caller's X-Request-Id when it is sane, else a new one.
+std::string request_id_of(const api_request& request) {
+  const std::string_view caller_id = request.header("x-request-id");
+  return is_sane_request_id(caller_id) ? std::string(caller_id) : new_request_id();
+}
+
+// The detail of a 503 the HTTP server answers at one of its limits (`limit`, a shed_* name).
+std::string server_limit_detail(const config& settings, std::string_view limit) {
+  if (limit == shed_file_descriptors) {
+    return "the gateway is out of file descriptors (its open file limit); try again shortly";
+  }
+  if (limit == shed_max_buffered_body_bytes) {
+    return "request bodies being received already use the gateway's budget of " +
+           std::to_string(settings.server.max_buffered_body_bytes) +
+           " bytes (server.max_buffered_body_bytes)";
+  }
+  return "too many open connections (server.max_connections)";
+}
+
 std::string_view route_name(route r) {
   switch (r) {
     case route::image_upload:
@@ -223,6 +242,23 @@ void gateway::impl::count_oppo_call(const oppo::call_report& report) {
   }
 }
 
+std::optional<api_error> gateway::impl::shed(bool take_slot) {
+  if (drain_window_over) {
+    stats.shed.add({"draining"});
+    return api_error{error_kind::overloaded, "the gateway is shutting down", std::nullopt};
+  }
+  const std::size_t limit = settings.server.max_inflight;
+  if (take_slot ? in_flight.fetch_add(1) >= limit : in_flight.load() >= limit) {
+    if (take_slot) --in_flight;
+    stats.shed.add({"max_inflight"});
+    return api_error{error_kind::overloaded,
+                     "the gateway is at its limit of " + std::to_string(limit) +
+                         " requests in flight (server.max_inflight)",
+                     std::nullopt};
+  }
+  return std::nullopt;
+}
+
 void gateway::impl::warn_about_credentials(const request_trace& trace) {
   // Only the gateway's own words: the detail names OPPO's code and message, never a secret.
   log.write(log_level::warn, "OPPO refused the gateway's credentials",
@@ -247,8 +283,7 @@ metrics::registry& gateway::metrics() { return impl_->stats; }
 handler_result gateway::handle(api_request request) {
   const auto started = std::chrono::steady_clock::now();
   request_trace trace;
-  const std::string_view caller_id = request.header("x-request-id");
-  trace.request_id = is_sane_request_id(caller_id) ? std::string(caller_id) : new_request_id();
+  trace.request_id = request_id_of(request);
   trace.tracing = caller_trace(request, impl_->settings.trace.generate);
 
   api_response response;
@@ -256,28 +291,28 @@ handler_result gateway::handle(api_request request) {
   switch (where) {
     case route::image_upload:
       // Shed before any work (even auth): overload must stay cheap.
-      if (impl_->drain_window_over) {
-        impl_->stats.shed.add({"draining"});
-        response =
-            trace.fail({error_kind::overloaded, "the gateway is shutting down", std::nullopt});
-      } else if (impl_->in_flight.fetch_add(1) >= impl_->settings.server.max_inflight) {
-        --impl_->in_flight;
-        impl_->stats.shed.add({"max_inflight"});
-        response = trace.fail({error_kind::overloaded,
-                               "the gateway is at its limit of " +
-                                   std::to_string(impl_->settings.server.max_inflight) +
-                                   " requests in flight",
-                               std::nullopt});
+      if (auto shed = impl_->shed(true)) {
+        response = trace.fail(*shed);
       } else {
         in_flight_slot slot(impl_->in_flight, &impl_->stats.in_flight);
-        const app_config* app = impl_->apps.authenticate(request.header("authorization"));
+        // Screened on its header (gateway::screen), a request was authenticated and its rate
+        // limit taken there: not again.
+        const header_admission* screened = request.admission.get();
+        const app_config* app = screened != nullptr
+                                    ? screened->app
+                                    : impl_->apps.authenticate(request.header("authorization"));
+        if (screened != nullptr) {
+          trace.app_key = app->app_key;
+          trace.rate = screened->rate;
+        }
         if (impl_->shared_limiter && app != nullptr && app->rate_limit_per_s > 0) {
           // The shared rate limit is a Redis call: such requests go on as a coroutine.
           trace.app_key = app->app_key;
           return impl_->serve_shared_limit(std::move(request), std::move(trace), app,
                                            std::move(slot), started);
         }
-        auto admitted = impl_->admit(request, app, trace);
+        auto admitted = screened != nullptr ? impl_->admit_body(request, app)
+                                            : impl_->admit(request, app, trace);
         if (!admitted) {
           response = trace.fail(admitted.error());
           break;
@@ -302,6 +337,33 @@ handler_result gateway::handle(api_request request) {
       break;
   }
   return impl_->finish(request, trace, std::move(response), where, started);
+}
+
+std::optional<api_response> gateway::screen(api_request& header) {
+  const route where = resolve_route(header.method, header.path);
+  // Every other route answers at once and needs no body: it is answered on the header.
+  if (where != route::image_upload) return std::get<api_response>(handle(std::move(header)));
+
+  const auto started = std::chrono::steady_clock::now();
+  request_trace trace;
+  trace.request_id = request_id_of(header);
+  trace.tracing = caller_trace(header, impl_->settings.trace.generate);
+  std::optional<api_error> refused = impl_->shed(false);
+  const app_config* app = nullptr;
+  if (!refused) {
+    app = impl_->apps.authenticate(header.header("authorization"));
+    if (app == nullptr) {
+      refused = api_error{error_kind::unauthorized, std::string(unauthorized_detail), std::nullopt};
+    } else if (!(impl_->shared_limiter && app->rate_limit_per_s > 0)) {
+      // (The shared rate limit is a Redis call: it is taken in handle(), after the body.)
+      if (auto caller = impl_->check_caller(app, trace); !caller) refused = caller.take_error();
+    }
+  }
+  if (refused) {
+    return impl_->finish(header, trace, trace.fail(*refused), where, started);
+  }
+  header.admission = std::make_shared<const header_admission>(header_admission{app, trace.rate});
+  return std::nullopt;
 }
 
 api_response gateway::impl::finish(const api_request& request, request_trace& trace,
@@ -344,48 +406,42 @@ api_response gateway::impl::finish(const api_request& request, request_trace& tr
   return response;
 }
 
+void gateway::client_gone(const api_request& partial) {
+  impl_->requests_series(0, client_gone_status).add();
+  impl_->log.write_fields(log_level::info, "client gone", [&](json_writer& line) {
+    line.member("method", partial.method);  // alphabetical, as the other lines
+    line.member("outcome", "client_gone");
+    line.member("path", partial.path);
+    line.member("remote", partial.remote_address);
+    line.member("request_id", request_id_of(partial));
+  });
+}
+
 api_response gateway::refuse(int http_status, const api_request& partial,
                              const std::string& reason) {
   request_trace trace;
-  const std::string_view caller_id = partial.header("x-request-id");
-  trace.request_id = is_sane_request_id(caller_id) ? std::string(caller_id) : new_request_id();
+  trace.request_id = request_id_of(partial);
 
-  // SPEC order: route and method, then authentication, then rate limit, then body size. With
-  // the header read, a body over the limit still gets the earlier stages' answers.
-  std::optional<api_error> earlier;
-  if (http_status == 413 && !partial.method.empty()) {
-    const route where = resolve_route(partial.method, partial.path);
-    if (where == route::not_found) {
-      earlier = no_such_route(partial);
-    } else if (where == route::image_upload) {
-      const app_config* app = impl_->apps.authenticate(partial.header("authorization"));
-      if (auto caller = impl_->check_caller(app, trace); !caller) {
-        earlier = caller.take_error();
-      }
-    }
-  }
-
+  // Route, credentials and rate limit were decided on the header (screen()): what is refused
+  // here is the HTTP itself, its size, or a limit of the server.
   api_response response;
-  if (earlier) {
-    response = trace.fail(*earlier);
-  } else {
-    switch (http_status) {
-      case 413:
-        response = trace.fail(body_too_large(impl_->settings.server, partial));
-        break;
-      case 503:
-        response = trace.fail({error_kind::overloaded, "too many open connections", std::nullopt});
-        impl_->stats.shed.add({"max_connections"});
-        break;
-      default:  // 400 malformed, 431 header block too large: the caller's parameter
-        response = trace.fail({error_kind::bad_json,
-                               !reason.empty()      ? reason
-                               : http_status == 431 ? "request header block is too large"
-                                                    : "malformed HTTP request",
-                               std::nullopt});
-        response.status = http_status;
-        break;
-    }
+  switch (http_status) {
+    case 413:
+      response = trace.fail(body_too_large(impl_->settings.server, partial));
+      break;
+    case 503:
+      response = trace.fail(
+          {error_kind::overloaded, server_limit_detail(impl_->settings, reason), std::nullopt});
+      impl_->stats.shed.add({reason.empty() ? std::string(shed_max_connections) : reason});
+      break;
+    default:  // 400 malformed, 431 header block too large: the caller's parameter
+      response = trace.fail({error_kind::bad_json,
+                             !reason.empty()      ? reason
+                             : http_status == 431 ? "request header block is too large"
+                                                  : "malformed HTTP request",
+                             std::nullopt});
+      response.status = http_status;
+      break;
   }
   response.with_header("X-Request-Id", trace.request_id);
   add_rate_headers(response, trace);

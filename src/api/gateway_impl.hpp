@@ -37,6 +37,13 @@ inline constexpr std::string_view unauthorized_detail = "missing or wrong Basic 
 // The JSON error answer for an api_error, with its HTTP status (and WWW-Authenticate on 401).
 api_response error_response(const api_error& error);
 
+// What gateway::screen decided from an image request's header: the caller, and the rate limit's
+// verdict when it was taken there (not with the shared, Redis-backed limit).
+struct header_admission {
+  const app_config* app = nullptr;
+  std::optional<rate_limiter::decision> rate;
+};
+
 // The request's W3C Trace Context: the caller's valid `traceparent` and `tracestate`, or a new
 // trace when it sent none valid and `start_one` (trace.generate) is set; empty otherwise.
 trace_context caller_trace(const api_request& request, bool start_one);
@@ -126,6 +133,9 @@ struct gateway::impl {
   std::map<std::pair<int, int>, metrics::counter_family::series> requests_by_answer;
   std::array<std::optional<metrics::histogram_family::series>, 5> duration_by_route;
 
+  // Draining past the window, or at server.max_inflight: the 503's error. With `take_slot` an
+  // admitted request takes its in-flight place (the caller's in_flight_slot gives it back).
+  std::optional<api_error> shed(bool take_slot);
   // Counts one OPPO call (or one refused by a breaker) in the metrics.
   void count_oppo_call(const oppo::call_report& report);
   // A warning when OPPO refused the gateway's own credentials: operators must fix the config.

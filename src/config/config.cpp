@@ -277,7 +277,7 @@ void read_server(const reader& r, const json& value, const std::string& path, se
   r.object(value, path,
            {"listen", "threads", "max_connections", "max_inflight", "max_body_bytes",
             "header_timeout_ms", "idle_timeout_ms", "request_deadline_ms", "drain_ms",
-            "max_body_multipart_bytes"});
+            "max_body_multipart_bytes", "max_buffered_body_bytes"});
   r.with(value, path, "listen", [&](const json& v, const std::string& p) {
     out.listen = r.string(v, p);
     if (!valid_listen(out.listen)) {
@@ -300,6 +300,16 @@ void read_server(const reader& r, const json& value, const std::string& path, se
   r.with(value, path, "max_body_multipart_bytes", [&](const json& v, const std::string& p) {
     out.max_body_multipart_bytes = static_cast<std::size_t>(r.integer(v, p, 2, 64 * 1024 * 1024));
   });
+  r.with(value, path, "max_buffered_body_bytes", [&](const json& v, const std::string& p) {
+    out.max_buffered_body_bytes = static_cast<std::uint64_t>(r.integer(v, p, 1, 64LL << 30));
+  });
+  // A body at its own limit must fit the shared budget, or it could never be read.
+  if (const std::size_t largest = std::max(out.max_body_bytes, out.max_body_multipart_bytes);
+      out.max_buffered_body_bytes < largest) {
+    fail(path + ".max_buffered_body_bytes",
+         "must be at least the largest body limit (" + std::to_string(largest) +
+             " bytes, server.max_body_bytes / max_body_multipart_bytes)");
+  }
   r.with(value, path, "header_timeout_ms",
          [&](const json& v, const std::string& p) { out.header_timeout = r.duration(v, p, 1); });
   r.with(value, path, "idle_timeout_ms",

@@ -1,7 +1,12 @@
 // The listener: binds, accepts each connection onto its own strand (or the one thread), refuses
-// fast at the connection cap, and drains.
+// fast at the connection cap and when out of file descriptors, and drains.
 #include "image_gateway/server/http_server.hpp"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "connection_deadline.hpp"
@@ -37,12 +42,37 @@ std::pair<std::string, unsigned short> split_host_port(const std::string& addres
   return {host, static_cast<unsigned short>(std::stoul(port))};
 }
 
+// A descriptor held open (on /dev/null) only to be given up at EMFILE, so that one more client
+// can be accepted and told 503 instead of waiting in the backlog.
+class spare_descriptor {
+ public:
+  spare_descriptor() { take(); }
+  ~spare_descriptor() { reset(); }
+  spare_descriptor(const spare_descriptor&) = delete;
+  spare_descriptor& operator=(const spare_descriptor&) = delete;
+  void take() {
+    if (fd_ < 0) fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   net::io_context& io;
   std::string listen_address;
   std::shared_ptr<server_state> state = std::make_shared<server_state>();
   tcp::acceptor acceptor;
   tcp::endpoint bound;
+  spare_descriptor spare;
+  bool short_of_descriptors = false;  // the last accept failed for want of a descriptor
+  // How long the accept loop waits after answering one client at EMFILE: a few answers a
+  // second while descriptors are out, no spinning.
+  static constexpr std::chrono::milliseconds descriptor_pause{50};
 
   impl(net::io_context& context, std::string address)
       : io(context), listen_address(std::move(address)), acceptor(net::make_strand(context)) {}
@@ -61,7 +91,18 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
       auto executor = connection_executor();
       auto [ec, socket] = co_await acceptor.async_accept(executor, no_throw);
       if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
-      if (ec) continue;  // e.g. EMFILE: keep accepting what can be accepted
+      if (ec) {
+        // Out of descriptors the listening socket stays readable: accepting again at once
+        // would spin. Answer one waiting client with the spare descriptor, then pause.
+        const bool out_of_descriptors = ec == net::error::no_descriptors ||
+                                        ec == boost::system::errc::too_many_files_open_in_system;
+        if (out_of_descriptors) answer_one_without_descriptors();
+        net::steady_timer pause(acceptor.get_executor());
+        pause.expires_after(out_of_descriptors ? descriptor_pause : std::chrono::milliseconds(10));
+        co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+        continue;
+      }
+      short_of_descriptors = false;
       if (state->open_connections.load() >= state->limits.max_connections) {
         net::co_spawn(executor, refuse_over_capacity(std::move(socket)), net::detached);
         continue;
@@ -85,16 +126,49 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
     }
   }
 
-  // Over the connection cap: one short 503 and close, instead of queueing the client.
-  net::awaitable<void> refuse_over_capacity(tcp::socket socket) {
+  // The answer to a client refused at a limit: 503 with Retry-After.
+  api_response shed_answer(std::string_view limit) const {
     api_response answer;
     if (state->hooks.refuse) {
-      answer = state->hooks.refuse(503, api_request{}, {});
+      answer = state->hooks.refuse(503, api_request{}, std::string(limit));
     } else {
       answer.status = 503;
       answer.content_type.clear();
     }
-    const wire_response response = to_wire_response(std::move(answer), 11, false);
+    return answer;
+  }
+
+  // At EMFILE/ENFILE: the spare descriptor is given up for a moment to accept one waiting
+  // client, answer it 503 and close it (what it already sent is read first, so that the close
+  // is not a reset that could destroy the answer), then taken again. Synchronous and
+  // non-blocking: the answer fits a fresh socket's send buffer.
+  void answer_one_without_descriptors() {
+    if (!short_of_descriptors && state->log != nullptr) {
+      state->log->write(log_level::warn,
+                        "out of file descriptors: answering new connections 503 until some free up",
+                        {{"open_connections", state->open_connections.load()}});
+    }
+    short_of_descriptors = true;
+    spare.reset();
+    const int client =
+        ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (client >= 0) {
+      char sink[4096];
+      for (int i = 0; i < 4 && ::recv(client, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
+      }
+      const wire_response response =
+          to_wire_response(shed_answer(shed_file_descriptors), 11, false);
+      const std::string bytes = response.head + response.body;
+      [[maybe_unused]] const auto sent = ::send(client, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      ::shutdown(client, SHUT_WR);
+      ::close(client);
+    }
+    spare.take();
+  }
+
+  // Over the connection cap: one short 503 and close, instead of queueing the client.
+  net::awaitable<void> refuse_over_capacity(tcp::socket socket) {
+    const wire_response response = to_wire_response(shed_answer(shed_max_connections), 11, false);
     connection_deadline deadline(socket);
     deadline.expire_after(std::chrono::seconds(1));
     const auto [ec, n] =

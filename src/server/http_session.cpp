@@ -1,5 +1,6 @@
 // One HTTP/1.1 connection: read with time-outs and limits, hand the request to the handler,
 // write the answer, repeat while keep-alive. Client sockets are read and written only in server/.
+#include <algorithm>
 #include <array>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <limits>
@@ -8,6 +9,7 @@
 #include "image_gateway/api/multipart_form.hpp"
 #include "image_gateway/log/logger.hpp"
 #include "image_gateway/server/message_framing.hpp"
+#include "image_gateway/server/request_target.hpp"
 #include "linger.hpp"
 #include "server_state.hpp"
 #include "wire_response.hpp"
@@ -20,11 +22,13 @@ constexpr auto no_throw = net::as_tuple(net::use_awaitable);
 
 using request_parser = http::request_parser<http::string_body>;
 
-api_request to_api_request(const http::request<http::string_body>& message, std::string remote) {
+// The request as the handlers see it; its target is `origin` (origin_form of the one sent).
+api_request to_api_request(const http::request<http::string_body>& message, origin_target origin,
+                           std::string remote) {
   api_request request;
   request.method = std::string(message.method_string());
-  request.target = std::string(message.target());
-  request.path = request.target.substr(0, request.target.find('?'));
+  request.target = std::move(origin.target);
+  request.path = std::move(origin.path);
   request.headers.reserve(8);
   for (const auto& field : message) {
     std::string name(field.name_string());
@@ -37,6 +41,19 @@ api_request to_api_request(const http::request<http::string_body>& message, std:
   return request;
 }
 
+// What a log line about a request says of it once its parts moved into the handler.
+api_request outline_of(const api_request& request) {
+  api_request outline;
+  outline.method = request.method;
+  outline.target = request.target;
+  outline.path = request.path;
+  outline.remote_address = request.remote_address;
+  if (const auto id = request.header("x-request-id"); !id.empty()) {
+    outline.headers.emplace_back("x-request-id", std::string(id));
+  }
+  return outline;
+}
+
 std::string remote_of(const tcp::socket& socket) {
   boost::system::error_code ec;
   const auto endpoint = socket.remote_endpoint(ec);
@@ -44,12 +61,28 @@ std::string remote_of(const tcp::socket& socket) {
   return endpoint_text(endpoint);
 }
 
-// Resolves when the client goes away while its request is being handled. Data that arrives
-// meanwhile (a pipelined request) stays in the buffer; then this simply waits to be cancelled.
-net::awaitable<void> watch_for_disconnect(tcp::socket& socket, beast::flat_buffer& buffer) {
+// The client closed or reset the connection before the request was complete.
+bool is_client_gone(const beast::error_code& ec) {
+  return ec == net::error::eof || ec == http::error::end_of_stream ||
+         ec == http::error::partial_message || ec == net::error::connection_reset ||
+         ec == net::error::broken_pipe;
+}
+
+// Resolves when the client resets the connection while its request is being handled. An end of
+// stream is a half-close (shutdown(SHUT_WR) after a whole request: RFC 9112 9.6 lets a client
+// do that and wait for the answer), so it does not cancel the handler; it sets `half_closed`.
+// Data that arrives meanwhile (a pipelined request) stays in the buffer. Either way this then
+// waits to be cancelled.
+net::awaitable<void> watch_for_disconnect(tcp::socket& socket, beast::flat_buffer& buffer,
+                                          bool& half_closed) {
   const auto [ec, n] = co_await socket.async_read_some(buffer.prepare(4096), no_throw);
-  if (ec) co_return;  // gone: the handler is cancelled by the || below
-  buffer.commit(n);
+  if (ec == net::error::eof) {
+    half_closed = true;
+  } else if (ec) {
+    co_return;  // reset: gone, the handler is cancelled by the || below
+  } else {
+    buffer.commit(n);
+  }
   net::steady_timer forever(co_await net::this_coro::executor,
                             net::steady_timer::time_point::max());
   // Ends when cancelled because the handler finished; the caller ignores this branch then.
@@ -71,98 +104,16 @@ class session {
   ~session() { handle_->socket = nullptr; }
 
   net::awaitable<void> run() {
-    const server_limits& limits = state_->limits;
     bool first = true;
     for (;;) {
       // Idle between requests: wait for the first byte of the next one.
       handle_->busy = false;
-      if (state_->closing_idle && !first) break;
-      if (buffer_.size() == 0) {
-        deadline_.expire_after(first ? limits.header_timeout : limits.idle_timeout);
-        const auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(4096), no_throw);
-        if (ec) break;  // closed, time-out, or drained
-        buffer_.commit(n);
-      }
+      if ((state_->closing_idle && !first) || half_closed_) break;
+      deadline_.expire_after(first ? limits().header_timeout : limits().idle_timeout);
+      if (!co_await await_request_start()) break;  // closed, time-out, or drained
       first = false;
       handle_->busy = true;
-
-      // The header block, within header_timeout of its first byte (slowloris).
-      request_parser parser;
-      parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-      // No body limit while the header is read: Beast would refuse a large Content-Length in the
-      // middle of the header block, before the fields that decide the answer (route, auth) are
-      // all in. It is checked below, with the whole header, and set before the body is read.
-      parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-      deadline_.expire_after(limits.header_timeout);
-      if (const auto ec = co_await read_into(parser, message_part::header); ec) {
-        if (ec == http::error::header_limit)
-          co_await refuse(431, unread());
-        else if (!deadline_.timed_out() && ec != http::error::end_of_stream &&
-                 ec != net::error::eof && ec != net::error::connection_reset) {
-          co_await refuse(400, unread(), "malformed HTTP request: " + ec.message());
-        }
-        break;
-      }
-
-      const auto& header = parser.get();
-      api_request request = to_api_request(header, remote_);
-      // Where this request ends decides what the next bytes are: settled before anything else.
-      if (auto problem = framing_problem(header.version(), request.headers)) {
-        co_await refuse(400, request, *problem);
-        break;
-      }
-      // Image bytes in a multipart/form-data body get their own, larger limit (SPEC §2).
-      const std::size_t body_limit = is_multipart_form_data(request.header("content-type"))
-                                         ? limits.max_body_multipart_bytes
-                                         : limits.max_body_bytes;
-      if (parser.content_length() && *parser.content_length() > body_limit) {
-        co_await refuse(413, request);  // refused before reading the body
-        break;
-      }
-      parser.body_limit(body_limit);  // a chunked body is counted as it is read
-      // Never to an HTTP/1.0 client, which does not know the interim answer (RFC 9110 15.2).
-      if (header.version() >= 11 && beast::iequals(header[http::field::expect], "100-continue")) {
-        // curl waits a second for this before sending a body over 1 KiB.
-        static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-        deadline_.expire_after(limits.write_timeout);
-        const auto [ec, n] =
-            co_await net::async_write(socket_, net::buffer(continue_line), no_throw);
-        if (ec) break;
-      }
-
-      deadline_.expire_after(limits.body_timeout);
-      if (const auto ec = co_await read_into(parser, message_part::whole); ec) {
-        if (ec == http::error::body_limit)
-          co_await refuse(413, request);
-        else if (!deadline_.timed_out() && ec != net::error::eof &&
-                 ec != http::error::end_of_stream) {
-          co_await refuse(400, request, "malformed HTTP request body: " + ec.message());
-        }
-        break;
-      }
-
-      const bool keep_alive = header.keep_alive();
-      const unsigned version = header.version();
-      request.body = std::move(parser.release().body());
-
-      handler_result handled = state_->hooks.handle(std::move(request));
-      if (auto* pending = std::get_if<net::awaitable<api_response>>(&handled)) {
-        // The handler may take the whole request deadline; a client that leaves cancels it.
-        deadline_.expire_never();
-        auto outcome = co_await (std::move(*pending) || watch_for_disconnect(socket_, buffer_));
-        if (outcome.index() != 0) break;  // the client went away
-        handled = std::get<0>(std::move(outcome));
-      }
-
-      const bool stay = keep_alive && !state_->closing_idle && !handle_->close_after_response;
-      const auto response =
-          to_wire_response(std::get<api_response>(std::move(handled)), version, stay);
-      deadline_.expire_after(limits.write_timeout);
-      if (const auto [ec, n] = co_await net::async_write(socket_, response.buffers(), no_throw);
-          ec) {
-        break;
-      }
-      if (!stay) break;
+      if (!co_await serve_one()) break;
     }
     handle_->busy = false;
     beast::error_code ignored;
@@ -176,6 +127,196 @@ class session {
 
  private:
   enum class message_part { header, whole };
+
+  const server_limits& limits() const { return state_->limits; }
+
+  // Whether the connection goes on after this answer.
+  bool staying(bool keep_alive) const {
+    return keep_alive && !half_closed_ && !state_->closing_idle && !handle_->close_after_response;
+  }
+
+  // Waits until bytes of the next request are in the buffer. One empty line before a request
+  // line is dropped (RFC 9112 2.2: a client may send a CRLF after a POST body). False when the
+  // connection ended first.
+  net::awaitable<bool> await_request_start() {
+    bool skipped = false;
+    for (;;) {
+      if (buffer_.size() > 0) {
+        const auto* bytes = static_cast<const char*>(buffer_.data().data());
+        if (skipped || bytes[0] != '\r') co_return true;
+        if (buffer_.size() >= 2) {
+          if (bytes[1] != '\n') co_return true;  // the parser says what is wrong with it
+          buffer_.consume(2);
+          skipped = true;
+          continue;
+        }
+      }
+      const auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(4096), no_throw);
+      if (ec) co_return false;
+      buffer_.commit(n);
+    }
+  }
+
+  // Reads, screens, handles and answers one request; false when the connection must end.
+  net::awaitable<bool> serve_one() {
+    const server_limits& limits = this->limits();
+    // The header block, within header_timeout of its first byte (slowloris).
+    request_parser parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    // No body limit while the header is read: Beast would refuse a large Content-Length in the
+    // middle of the header block, before the fields that decide the answer (route, auth) are
+    // all in. It is checked below, with the whole header, and set before the body is read.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    deadline_.expire_after(limits.header_timeout);
+    if (const auto ec = co_await read_into(parser, message_part::header); ec) {
+      if (ec == http::error::header_limit) {
+        co_await refuse(431, unread(),
+                        "request header block is larger than " +
+                            std::to_string(limits.max_header_bytes) + " bytes");
+      } else if (deadline_.timed_out()) {
+        // slowloris: closed without an answer
+      } else if (is_client_gone(ec)) {
+        client_gone(unread());
+      } else {
+        co_await refuse(400, unread(), "malformed HTTP request: " + ec.message());
+      }
+      co_return false;
+    }
+
+    const auto& header = parser.get();
+    auto origin = origin_form(header.target());
+    if (!origin) {
+      api_request nameless = unread();  // the target is neither logged nor repeated
+      nameless.method = std::string(header.method_string());
+      co_await refuse(400, nameless, std::string(userinfo_in_target_detail));
+      co_return false;
+    }
+    api_request request = to_api_request(header, std::move(*origin), remote_);
+    // Where this request ends decides what the next bytes are: settled before anything else.
+    if (auto problem = framing_problem(header.version(), request.headers)) {
+      co_await refuse(400, request, *problem);
+      co_return false;
+    }
+    const bool keep_alive = header.keep_alive();
+    const unsigned version = header.version();
+    const bool head_only = header.method() == http::verb::head;
+    // Never to an HTTP/1.0 client, which does not know the interim answer (RFC 9110 15.2).
+    const bool expects_continue =
+        version >= 11 && beast::iequals(header[http::field::expect], "100-continue");
+
+    // Route, credentials, rate limit: decided on the header, before a body byte is read or
+    // invited. A refused body is skipped when small and declared, else the connection closes.
+    if (state_->hooks.screen) {
+      if (auto answer = state_->hooks.screen(request)) {
+        const std::uint64_t declared = parser.content_length().value_or(0);
+        const bool skip =
+            !expects_continue && !parser.chunked() && declared <= max_skipped_body_bytes;
+        const bool stay = skip && staying(keep_alive);
+        if (!co_await write_answer(std::move(*answer), version, stay, head_only)) co_return false;
+        if (!stay) {
+          refused_ = !skip || declared > 0;  // a body may be on its way: drain before closing
+          co_return false;
+        }
+        co_return co_await skip_body(declared);
+      }
+    }
+
+    // Image bytes in a multipart/form-data body get their own, larger limit.
+    const std::size_t body_limit = is_multipart_form_data(request.header("content-type"))
+                                       ? limits.max_body_multipart_bytes
+                                       : limits.max_body_bytes;
+    if (parser.content_length() && *parser.content_length() > body_limit) {
+      co_await refuse(413, request);  // refused before reading the body
+      co_return false;
+    }
+    parser.body_limit(body_limit);  // a chunked body is counted as it is read
+    // The body's memory, from now until its answer is written: a chunked body may reach its
+    // limit, so that much is set aside for it.
+    body_budget_share budget(state_->buffered_body_bytes);
+    if (!budget.take(parser.content_length().value_or(parser.chunked() ? body_limit : 0),
+                     limits.max_buffered_body_bytes)) {
+      co_await refuse(503, request, std::string(shed_max_buffered_body_bytes));
+      co_return false;
+    }
+    if (expects_continue) {
+      // curl waits a second for this before sending a body over 1 KiB.
+      static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+      deadline_.expire_after(limits.write_timeout);
+      const auto [ec, n] = co_await net::async_write(socket_, net::buffer(continue_line), no_throw);
+      if (ec) co_return false;
+    }
+
+    deadline_.expire_after(limits.body_timeout);
+    if (const auto ec = co_await read_into(parser, message_part::whole); ec) {
+      if (ec == http::error::body_limit) {
+        co_await refuse(413, request);
+      } else if (deadline_.timed_out()) {
+        // too slow: closed without an answer, as a slow header is
+      } else if (is_client_gone(ec)) {
+        client_gone(request);
+      } else {
+        co_await refuse(400, request, "malformed HTTP request body: " + ec.message());
+      }
+      co_return false;
+    }
+
+    request.body = std::move(parser.release().body());
+    const api_request outline = state_->hooks.client_gone ? outline_of(request) : api_request{};
+    handler_result handled = state_->hooks.handle(std::move(request));
+    if (auto* pending = std::get_if<net::awaitable<api_response>>(&handled)) {
+      // The handler may take the whole request deadline; a client that leaves cancels it.
+      deadline_.expire_never();
+      auto outcome =
+          co_await (std::move(*pending) || watch_for_disconnect(socket_, buffer_, half_closed_));
+      if (outcome.index() != 0) {
+        client_gone(outline);
+        co_return false;
+      }
+      handled = std::get<0>(std::move(outcome));
+    }
+    const bool stay = staying(keep_alive);
+    if (!co_await write_answer(std::get<api_response>(std::move(handled)), version, stay,
+                               head_only)) {
+      co_return false;
+    }
+    co_return stay;
+  }
+
+  // Writes an answer; for a HEAD request its header block only (RFC 9110 9.3.2), which says the
+  // Content-Length a GET would have had.
+  net::awaitable<bool> write_answer(api_response&& answer, unsigned version, bool stay,
+                                    bool head_only) {
+    const auto response = to_wire_response(std::move(answer), version, stay);
+    deadline_.expire_after(limits().write_timeout);
+    const auto [ec, n] =
+        head_only ? co_await net::async_write(socket_, net::buffer(response.head), no_throw)
+                  : co_await net::async_write(socket_, response.buffers(), no_throw);
+    co_return !ec;
+  }
+
+  // Reads and drops `length` body bytes of a refused request, a piece at a time: nothing of it is
+  // kept. False when the connection ended or body_timeout passed first.
+  net::awaitable<bool> skip_body(std::uint64_t length) {
+    deadline_.expire_after(limits().body_timeout);
+    while (length > 0) {
+      if (buffer_.size() == 0) {
+        const auto [ec, n] = co_await socket_.async_read_some(
+            buffer_.prepare(static_cast<std::size_t>(std::min<std::uint64_t>(length, 4096))),
+            no_throw);
+        if (ec) co_return false;
+        buffer_.commit(n);
+      }
+      const std::size_t dropped =
+          static_cast<std::size_t>(std::min<std::uint64_t>(buffer_.size(), length));
+      buffer_.consume(dropped);
+      length -= dropped;
+    }
+    co_return true;
+  }
+
+  void client_gone(const api_request& partial) const {
+    if (state_->hooks.client_gone) state_->hooks.client_gone(partial);
+  }
 
   // Feeds the parser from the buffer and reads from the socket only when it needs more bytes.
   // (Beast's async_read_header and async_read post their completion even when the buffer holds
@@ -223,9 +364,7 @@ class session {
       answer.status = status;
       answer.content_type.clear();
     }
-    const auto response = to_wire_response(std::move(answer), 11, false);
-    deadline_.expire_after(state_->limits.write_timeout);
-    co_await net::async_write(socket_, response.buffers(), no_throw);
+    co_await write_answer(std::move(answer), 11, false, partial.method == "HEAD");
     refused_ = true;
   }
 
@@ -235,7 +374,8 @@ class session {
   std::shared_ptr<session_handle> handle_;
   beast::flat_buffer buffer_;
   std::string remote_;
-  bool refused_ = false;  // the server answered a refusal; drain before closing
+  bool refused_ = false;      // the server answered a refusal; drain before closing
+  bool half_closed_ = false;  // the client shut its sending side down while it was served
 };
 
 }  // namespace

@@ -27,23 +27,88 @@ std::string quoted(std::string_view value) {
   return "\"" + shown + "\"";
 }
 
-// The transfer codings of every Transfer-Encoding field, in order, parameters dropped.
-std::vector<std::string_view> transfer_codings(
+// One transfer coding as sent: its name, and whether parameters followed it (";q=1").
+struct transfer_coding {
+  std::string_view name;
+  bool has_parameters = false;
+};
+
+// The transfer codings of every Transfer-Encoding field, in order.
+std::vector<transfer_coding> transfer_codings(
     const std::vector<std::pair<std::string, std::string>>& headers) {
-  std::vector<std::string_view> codings;
+  std::vector<transfer_coding> codings;
   for (const auto& [name, value] : headers) {
     if (name != "transfer-encoding") continue;
     std::string_view rest = value;
     for (;;) {
       const std::size_t comma = rest.find(',');
-      std::string_view coding = rest.substr(0, comma);
-      coding = trim_spaces_and_tabs(coding.substr(0, coding.find(';')));
-      codings.push_back(coding);  // an empty element is kept: it is not "chunked" either
+      const std::string_view element = rest.substr(0, comma);
+      const std::size_t semicolon = element.find(';');
+      // An empty element is kept: it is not "chunked" either.
+      codings.push_back({trim_spaces_and_tabs(element.substr(0, semicolon)),
+                         semicolon != std::string_view::npos});
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
     }
   }
   return codings;
+}
+
+bool is_unreserved_or_sub_delim(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("-._~!$&'()*+,;=").find(c) != std::string_view::npos;
+}
+
+bool is_hex_digit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// RFC 3986 reg-name: unreserved, sub-delims and %XX; may be empty.
+bool is_reg_name(std::string_view name) {
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (name[i] == '%') {
+      if (i + 2 >= name.size() || !is_hex_digit(name[i + 1]) || !is_hex_digit(name[i + 2])) {
+        return false;
+      }
+      i += 2;
+    } else if (!is_unreserved_or_sub_delim(name[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// RFC 3986 IP-literal, brackets included: an IPv6 address or IPvFuture ("v1.x"). Checked for
+// its characters (hex digits, ':' and '.', or IPvFuture's unreserved and sub-delims), not for
+// being an address: the Host value only has to be one the grammar allows.
+bool is_ip_literal(std::string_view literal) {
+  if (literal.size() < 3 || literal.front() != '[' || literal.back() != ']') return false;
+  const std::string_view inside = literal.substr(1, literal.size() - 2);
+  const bool future = inside.front() == 'v' || inside.front() == 'V';
+  for (const char c : inside) {
+    const bool ok = future ? (is_unreserved_or_sub_delim(c) || c == ':')
+                           : (is_hex_digit(c) || c == ':' || c == '.');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// RFC 9112 3.2: Host = uri-host [ ":" port ], uri-host from RFC 3986 (IP-literal, IPv4address
+// or reg-name; the last covers the second), port = *DIGIT.
+bool is_host_value(std::string_view value) {
+  std::string_view host = value;
+  std::string_view port;
+  const std::size_t colon = value.rfind(':');
+  if (colon != std::string_view::npos &&
+      (value.front() != '[' || value.find(']') < colon)) {  // not a colon inside [v6]
+    host = value.substr(0, colon);
+    port = value.substr(colon + 1);
+  }
+  for (const char c : port) {
+    if (c < '0' || c > '9') return false;
+  }
+  if (!host.empty() && host.front() == '[') return is_ip_literal(host);
+  return is_reg_name(host);
 }
 
 std::optional<std::string> host_problem(
@@ -56,6 +121,33 @@ std::optional<std::string> host_problem(
   if (hosts == 0) return "an HTTP/1.1 request must carry a Host header";
   if (hosts > 1)
     return "an HTTP/1.1 request must carry exactly one Host header, not " + std::to_string(hosts);
+  return std::nullopt;
+}
+
+// Any request's Host value, when it has one: uri-host [":" port].
+std::optional<std::string> host_value_problem(
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  for (const auto& [name, value] : headers) {
+    if (name == "host" && !is_host_value(value)) {
+      // Not repeated: a malformed Host may well be a URL with a password in it.
+      return std::string(
+          "the Host header is not a host name or IP address with an optional port "
+          "(uri-host [\":\" port])");
+    }
+  }
+  return std::nullopt;
+}
+
+// Authorization is not a list field: two of them leave open which one a proxy in front checked.
+std::optional<std::string> authorization_problem(
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::size_t fields = 0;
+  for (const auto& header : headers) {
+    if (header.first == "authorization") ++fields;
+  }
+  if (fields > 1) {
+    return "a request must carry at most one Authorization header, not " + std::to_string(fields);
+  }
   return std::nullopt;
 }
 
@@ -80,20 +172,23 @@ std::optional<std::string> content_length_problem(
 std::optional<std::string> transfer_encoding_problem(
     unsigned http_version, const std::vector<std::pair<std::string, std::string>>& headers,
     bool has_content_length) {
-  const std::vector<std::string_view> codings = transfer_codings(headers);
+  const std::vector<transfer_coding> codings = transfer_codings(headers);
   if (codings.empty()) return std::nullopt;  // every Transfer-Encoding field adds one at least
   if (http_version < 11) return "Transfer-Encoding is not allowed in an HTTP/1.0 request";
   if (has_content_length) return "both Content-Length and Transfer-Encoding were sent";
-  const std::string_view last = codings.back();
-  if (!iequals(last, "chunked")) {
-    return "the final Transfer-Encoding must be chunked, not " + quoted(last) +
+  const transfer_coding& last = codings.back();
+  if (!iequals(last.name, "chunked")) {
+    return "the final Transfer-Encoding must be chunked, not " + quoted(last.name) +
            ": the body's length cannot be determined";
   }
   for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
-    if (iequals(codings[i], "chunked")) {
+    if (iequals(codings[i].name, "chunked")) {
       return std::string("Transfer-Encoding applies chunked more than once");
     }
   }
+  // chunked takes no parameters; an intermediary that drops or keeps them could frame it
+  // differently.
+  if (last.has_parameters) return std::string("Transfer-Encoding chunked takes no parameters");
   return std::nullopt;
 }
 
@@ -106,7 +201,9 @@ std::optional<std::string> framing_problem(
   if (auto problem = transfer_encoding_problem(http_version, headers, has_content_length)) {
     return problem;
   }
-  return host_problem(http_version, headers);
+  if (auto problem = host_problem(http_version, headers)) return problem;
+  if (auto problem = host_value_problem(headers)) return problem;
+  return authorization_problem(headers);
 }
 
 }  // namespace image_gateway

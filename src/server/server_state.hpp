@@ -1,6 +1,7 @@
 #pragma once
 // What the listener and its sessions share: limits, hooks and the set of open sessions.
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <unordered_set>
@@ -25,9 +26,34 @@ struct server_state {
 
   std::atomic<bool> closing_idle{false};  // drain: idle connections close, busy ones after reply
   std::atomic<std::size_t> open_connections{0};
+  std::atomic<std::uint64_t> buffered_body_bytes{0};  // shares of limits.max_buffered_body_bytes
 
   std::mutex sessions_mutex;
   std::unordered_set<std::shared_ptr<session_handle>> sessions;
+};
+
+// One request's share of limits.max_buffered_body_bytes, held while its body is in memory
+// (read, handled, answered) and given back when it goes out of scope.
+class body_budget_share {
+ public:
+  explicit body_budget_share(std::atomic<std::uint64_t>& used) : used_(used) {}
+  ~body_budget_share() { used_ -= taken_; }
+  body_budget_share(const body_budget_share&) = delete;
+  body_budget_share& operator=(const body_budget_share&) = delete;
+
+  // Takes `bytes` when they fit under `limit` with every other share; false when they do not.
+  bool take(std::uint64_t bytes, std::uint64_t limit) {
+    std::uint64_t now = used_.load();
+    do {
+      if (now > limit || bytes > limit - now) return false;
+    } while (!used_.compare_exchange_weak(now, now + bytes));
+    taken_ += bytes;
+    return true;
+  }
+
+ private:
+  std::atomic<std::uint64_t>& used_;
+  std::uint64_t taken_ = 0;
 };
 
 // "127.0.0.1:8080", "[::1]:8080".

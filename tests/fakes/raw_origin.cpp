@@ -171,6 +171,21 @@ void abuse_client::close() {
   fd_ = -1;
 }
 
+void abuse_client::send_some(std::string_view bytes) {
+  if (fd_ >= 0) (void)::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+void abuse_client::half_close() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+}
+
+void abuse_client::reset() {
+  if (fd_ < 0) return;
+  const linger abort{1, 0};
+  ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+  close();
+}
+
 bool abuse_client::send(std::string_view bytes) {
   while (fd_ >= 0 && !bytes.empty()) {
     const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -230,6 +245,21 @@ std::string scripted_answer(int status, std::string_view content_type, std::stri
   answer += "Connection: close\r\n\r\n";
   answer += body;
   return answer;
+}
+
+nlohmann::json first_body(const std::string& raw) {
+  const auto end = raw.find("\r\n\r\n");
+  if (end == std::string::npos) return nlohmann::json();
+  return nlohmann::json::parse(raw.substr(end + 4), nullptr, false);
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds within) {
+  const auto until = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < until) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return condition();
 }
 
 }  // namespace image_gateway::testing

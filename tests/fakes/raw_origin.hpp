@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -27,6 +28,8 @@ class origin_connection {
   std::string read_head(std::chrono::milliseconds timeout = 5s);
   // Sends everything; false once the peer is gone (reset, closed) or the origin stops.
   bool send(std::string_view bytes);
+  // Sends what the socket takes now without waiting (none once the peer is gone).
+  void send_some(std::string_view bytes);
   // Waits until the peer closes its side (true) or the time passes (false); reads and drops
   // whatever arrives meanwhile.
   bool wait_closed(std::chrono::milliseconds timeout);
@@ -89,6 +92,8 @@ class abuse_client {
 
   bool connected() const { return fd_ >= 0; }
   bool send(std::string_view bytes);
+  // Sends what the socket takes now without waiting (none once the peer is gone).
+  void send_some(std::string_view bytes);
   // Reads until `marker` has arrived (true) or the peer closed / the time passed (false).
   // Everything read so far is in received().
   bool read_until(std::string_view marker, std::chrono::milliseconds timeout = 5s);
@@ -99,11 +104,22 @@ class abuse_client {
   const std::string& received() const { return received_; }
   void clear() { received_.clear(); }
   void close();
+  // shutdown(SHUT_WR): the request is complete, the client still reads.
+  void half_close();
+  // Closes with a reset (SO_LINGER 0), as a client that is killed or gives up does.
+  void reset();
 
  private:
   int fd_ = -1;
   std::string received_;
 };
+
+// The body of the first response in `raw` (after its header block), as JSON (discarded when it
+// is not JSON or not there).
+nlohmann::json first_body(const std::string& raw);
+
+// Whether `condition` holds within `within`, asked every 10 ms.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds within = 5s);
 
 // "HTTP/1.1 200 OK\r\n..." for a fixed body.
 std::string scripted_answer(int status, std::string_view content_type, std::string_view body,

@@ -210,6 +210,8 @@ gateway_under_test::gateway_under_test(config settings, int threads)
       std::make_unique<gateway>(settings_, *fetch_transport_, *oppo_transport_, log_, decode_pool_);
   http_server::hooks hooks;
   hooks.handle = [this](api_request request) { return api_->handle(std::move(request)); };
+  hooks.screen = [this](api_request& header) { return api_->screen(header); };
+  hooks.client_gone = [this](const api_request& partial) { api_->client_gone(partial); };
   hooks.refuse = [this](int status, const api_request& partial, const std::string& reason) {
     return api_->refuse(status, partial, reason);
   };
@@ -218,6 +220,7 @@ gateway_under_test::gateway_under_test(config settings, int threads)
   limits.max_connections = settings_.server.max_connections;
   limits.max_body_bytes = settings_.server.max_body_bytes;
   limits.max_body_multipart_bytes = settings_.server.max_body_multipart_bytes;
+  limits.max_buffered_body_bytes = settings_.server.max_buffered_body_bytes;
   limits.header_timeout = settings_.server.header_timeout;
   limits.body_timeout = settings_.server.header_timeout;
   limits.idle_timeout = settings_.server.idle_timeout;

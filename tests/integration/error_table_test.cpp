@@ -145,11 +145,8 @@ TEST_F(ErrorTableTest, BadPasswordOnABadBodyIs23001) {
                401, 23001, msg_auth);
 }
 
-// KNOWN FAILURE (reported to the lead): SPEC §3 "Order of checks: route and method, then
-// authentication, then rate limit, then body size and JSON". The server refuses a too-large
-// Content-Length before the handler runs, so route and credentials are never looked at. Today
-// these answer 400 "malformed HTTP request" (see BodyOverMaxBodyBytesIs413); with that fixed they
-// would answer 413 unless gateway::refuse() routes and authenticates the partial request first.
+// Order of checks: route and method, then authentication, then rate limit, then body size.
+// Credentials are judged on the header, so a bad password on an oversized body is 23001.
 TEST_F(ErrorTableTest, BadPasswordOnAnOversizedBodyIs23001) {
   config c = settings();
   c.server.max_body_bytes = 256;

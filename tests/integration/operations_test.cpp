@@ -119,8 +119,9 @@ class flaky_oppo {
   std::unique_ptr<loopback_server> server_;
 };
 
-// A plain-HTTP forward proxy: takes absolute-form targets, forwards them with a blocking curl
-// call and records every target it saw.
+// A plain-HTTP forward proxy: forwards what it is sent with a blocking curl call and records
+// every URL it saw. (curl sends a proxy absolute-form targets; the server hands the handler their
+// path and query, and the authority is the Host header's.)
 class forward_proxy {
  public:
   forward_proxy() {
@@ -140,12 +141,10 @@ class forward_proxy {
 
  private:
   net::awaitable<api_response> forward(api_request request) {
+    const std::string url = "http://" + std::string(request.header("host")) + request.target;
     {
       std::lock_guard lock(mutex_);
-      targets_.push_back(request.target);
-    }
-    if (!request.target.starts_with("http://")) {
-      co_return api_response{400, "text/plain", {}, "a proxy wants absolute-form targets\n"};
+      targets_.push_back(url);
     }
     std::vector<std::string> headers;
     for (const auto& [name, value] : request.headers) {
@@ -157,8 +156,7 @@ class forward_proxy {
       headers.push_back(name + ": " + value);
     }
     headers.push_back("Expect:");
-    const client_response upstream =
-        http_call(request.method, request.target, request.body, headers);
+    const client_response upstream = http_call(request.method, url, request.body, headers);
     if (upstream.status == 0) co_return api_response{502, "text/plain", {}, upstream.error};
     co_return api_response{
         static_cast<int>(upstream.status), upstream.header("content-type"), {}, upstream.body};
@@ -313,13 +311,13 @@ TEST_F(OperationsTest, InsaneRequestIdIsReplaced) {
       longest);
 }
 
-// What the server refuses before the handler (here an oversized body with its header read)
-// still follows SPEC's order of checks: route, authentication, rate limit, then body size.
+// Route, authentication and rate limit are decided on the header alone (screen), in that
+// order; what the server refuses after it (here an oversized body) is the body's size.
 TEST_F(OperationsTest, RefusalKeepsTheOrderOfChecks) {
   config settings = test_config(oppo.base_url());
   settings.apps[0].rate_limit_per_s = 0.1;
   auto& gw = start(settings);
-  const auto refuse = [&](std::string path, std::string password) {
+  const auto header_of = [&](std::string path, std::string password) {
     api_request partial;
     partial.method = "POST";
     partial.target = path;
@@ -327,7 +325,11 @@ TEST_F(OperationsTest, RefusalKeepsTheOrderOfChecks) {
     partial.remote_address = "127.0.0.1:1";
     partial.headers = {{"authorization", basic_header(test_app_key, password).substr(15)},
                        {"x-request-id", "refused-1"}};
-    return gw.api().refuse(413, partial);
+    return partial;
+  };
+  const auto screen = [&](std::string path, std::string password) {
+    api_request header = header_of(std::move(path), std::move(password));
+    return gw.api().screen(header);
   };
   const auto header = [](const api_response& r, const std::string& name) {
     for (const auto& [n, v] : r.headers) {
@@ -339,22 +341,28 @@ TEST_F(OperationsTest, RefusalKeepsTheOrderOfChecks) {
     return json::parse(r.body)["error"].value("code", 0);
   };
 
-  const auto unknown = refuse("/nowhere", test_app_secret);
-  EXPECT_EQ(unknown.status, 404);
-  EXPECT_EQ(code(unknown), 21001);
-  const auto unauthorized = refuse("/v4/image/oppo", "wrong");
-  EXPECT_EQ(unauthorized.status, 401);
-  EXPECT_EQ(code(unauthorized), 23001);
-  EXPECT_EQ(header(unauthorized, "WWW-Authenticate"), "Basic realm=\"image-gateway\"");
-  const auto too_large = refuse("/v4/image/oppo", test_app_secret);
+  const auto unknown = screen("/nowhere", test_app_secret);
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_EQ(code(*unknown), 21001);
+  const auto unauthorized = screen("/v4/image/oppo", "wrong");
+  ASSERT_TRUE(unauthorized);
+  EXPECT_EQ(unauthorized->status, 401);
+  EXPECT_EQ(code(*unauthorized), 23001);
+  EXPECT_EQ(header(*unauthorized, "WWW-Authenticate"), "Basic realm=\"image-gateway\"");
+  api_request admitted = header_of("/v4/image/oppo", test_app_secret);
+  EXPECT_FALSE(gw.api().screen(admitted));  // takes the one token
+  EXPECT_TRUE(admitted.admission);
+  const auto too_large = gw.api().refuse(413, admitted);
   EXPECT_EQ(too_large.status, 413);
   EXPECT_EQ(code(too_large), 21003);
   EXPECT_EQ(header(too_large, "X-Request-Id"), "refused-1");
-  EXPECT_EQ(header(too_large, "X-Rate-Limit-Limit"), "0.1");
-  const auto limited = refuse("/v4/image/oppo", test_app_secret);  // the one token is spent
-  EXPECT_EQ(limited.status, 429);
-  EXPECT_EQ(code(limited), 2002);
-  EXPECT_FALSE(header(limited, "Retry-After").empty());
+  const auto limited = screen("/v4/image/oppo", test_app_secret);  // the one token is spent
+  ASSERT_TRUE(limited);
+  EXPECT_EQ(limited->status, 429);
+  EXPECT_EQ(code(*limited), 2002);
+  EXPECT_FALSE(header(*limited, "Retry-After").empty());
+  EXPECT_EQ(header(*limited, "X-Rate-Limit-Limit"), "0.1");
   // Without a header there is nothing to check but the size.
   api_request nothing;
   EXPECT_EQ(gw.api().refuse(413, nothing).status, 413);

@@ -114,6 +114,7 @@ constexpr const char* spec_example = R"({
     "max_inflight": 512,
     "max_body_bytes": 16384,
     "max_body_multipart_bytes": 1200000,
+    "max_buffered_body_bytes": 67108864,
     "header_timeout_ms": 10000,
     "idle_timeout_ms": 75000,
     "request_deadline_ms": 25000,
@@ -728,6 +729,31 @@ TEST(Config, MaxBodyMultipartBytes) {
                       "server.max_body_multipart_bytes");
   EXPECT_CONFIG_ERROR(with_app(R"("server": {"max_body_multipart_bytes": "1200000"})"),
                       "server.max_body_multipart_bytes");
+}
+
+// Issue 16: one budget for the bodies of admitted requests, at least the largest body limit.
+TEST(Config, MaxBufferedBodyBytes) {
+  EXPECT_EQ(parse_config(with_app(), no_env).server.max_buffered_body_bytes, 67108864u);
+  EXPECT_EQ(parse_config(with_app(R"("server": {"max_buffered_body_bytes": 1200000})"), no_env)
+                .server.max_buffered_body_bytes,
+            1200000u);
+  EXPECT_EQ(parse_config(with_app(R"("server": {"max_buffered_body_bytes": 68719476736})"), no_env)
+                .server.max_buffered_body_bytes,
+            68719476736u);
+  EXPECT_CONFIG_ERROR(with_app(R"("server": {"max_buffered_body_bytes": 68719476737})"),
+                      "server.max_buffered_body_bytes");
+  EXPECT_CONFIG_ERROR(with_app(R"("server": {"max_buffered_body_bytes": 0})"),
+                      "server.max_buffered_body_bytes");
+  EXPECT_CONFIG_ERROR(with_app(R"("server": {"max_buffered_body_bytes": "67108864"})"),
+                      "server.max_buffered_body_bytes");
+  // Below a body limit: such a body could never be read.
+  EXPECT_CONFIG_ERROR(with_app(R"("server": {"max_buffered_body_bytes": 1199999})"),
+                      "server.max_buffered_body_bytes: must be at least the largest body limit "
+                      "(1200000 bytes");
+  EXPECT_CONFIG_ERROR(
+      with_app(
+          R"("server": {"max_body_multipart_bytes": 2000000, "max_buffered_body_bytes": 1500000})"),
+      "server.max_buffered_body_bytes");
 }
 
 }  // namespace image_gateway

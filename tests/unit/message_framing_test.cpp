@@ -103,5 +103,40 @@ TEST(MessageFraming, TheDetailQuotesHostileValuesSafelyAndShort) {
   EXPECT_NE(problem->find("?gzip\"xxx"), std::string::npos) << *problem;
 }
 
+TEST(MessageFraming, TheHostValueMustBeAHostWithAnOptionalPort) {
+  for (const char* fine :
+       {"gateway", "gateway:8080", "127.0.0.1", "127.0.0.1:80", "[::1]", "[::1]:8080", "[v1.fe]",
+        "xn--bcher-kva.example", "a%20b", "host:", ""}) {
+    EXPECT_FALSE(framing_problem(11, {{"host", fine}})) << fine;
+  }
+  for (const char* bad : {"exa mple.com", "a b@c/d", "user:pw@host", "host/path", "host:80x",
+                          "[::1", "[::g]", "a%2", "host:8080:1", "ho\"st", "[]"}) {
+    const auto problem = framing_problem(11, {{"host", bad}});
+    ASSERT_TRUE(problem) << bad;
+    EXPECT_NE(problem->find("Host header is not a host name"), std::string::npos) << *problem;
+    EXPECT_EQ(problem->find("pw"), std::string::npos) << "the value is not repeated";
+  }
+  // HTTP/1.0 needs no Host, but one it sends is checked all the same.
+  EXPECT_TRUE(framing_problem(10, {{"host", "a b"}}));
+}
+
+TEST(MessageFraming, TwoAuthorizationFieldsAreRefused) {
+  EXPECT_FALSE(framing_problem(11, with_host({{"authorization", "Basic YTpi"}})));
+  const auto problem = framing_problem(
+      11, with_host({{"authorization", "Basic YTpi"}, {"authorization", "Basic Yzpk"}}));
+  ASSERT_TRUE(problem);
+  EXPECT_EQ(*problem, "a request must carry at most one Authorization header, not 2");
+}
+
+TEST(MessageFraming, ChunkedWithParametersIsRefused) {
+  for (const char* value : {"chunked;foo=bar", "chunked ; q=1", "gzip, chunked;x"}) {
+    const auto problem = framing_problem(11, with_host({{"transfer-encoding", value}}));
+    ASSERT_TRUE(problem) << value;
+    EXPECT_EQ(*problem, "Transfer-Encoding chunked takes no parameters");
+  }
+  // Parameters on an earlier coding are that coding's business.
+  EXPECT_FALSE(framing_problem(11, with_host({{"transfer-encoding", "gzip;level=1, chunked"}})));
+}
+
 }  // namespace
 }  // namespace image_gateway

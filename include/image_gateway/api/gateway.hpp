@@ -4,6 +4,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <memory>
+#include <optional>
 
 #include "image_gateway/api/handler_result.hpp"
 #include "image_gateway/config/config.hpp"
@@ -33,9 +34,21 @@ class gateway {
   // fetches and uploads.
   handler_result handle(api_request request);
 
+  // The answer decided from a request's header alone, before its body is read: every route but
+  // the image one answers here, and an image request is shed, refused 401 or refused 429 here
+  // (in that order). nullopt: the body may be read, and handle() goes on from what was
+  // decided (header.admission) without deciding it again.
+  std::optional<api_response> screen(api_request& header);
+
   // The answer to a request the HTTP server refuses before the handler (400, 413, 431, 503).
-  // `reason`, when not empty, is the detail of a 400 (which framing rule the request broke).
+  // `reason`, when not empty, is the detail of a 400 (which rule the request broke), or for a
+  // 503 the limit that was reached (shed_max_connections, …).
   api_response refuse(int http_status, const api_request& partial, const std::string& reason = {});
+
+  // A client left before its request was complete or answered: logged ("client_gone") and
+  // counted as requests_total{code="0",status="499"}, never as a refusal.
+  void client_gone(const api_request& partial);
+  static constexpr int client_gone_status = 499;  // nginx's "client closed request"
 
   // SIGTERM: /readyz answers 503 from now on; requests are still served normally.
   void begin_drain();

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -37,6 +38,8 @@ struct server_config {
   // A multipart/form-data body (image bytes instead of URLs): both images at their limits plus
   // framing.
   std::size_t max_body_multipart_bytes = 1200000;
+  // All request bodies of authenticated callers held in memory at once; over it: 503.
+  std::uint64_t max_buffered_body_bytes = 67108864;
   milliseconds header_timeout{10000};
   milliseconds idle_timeout{75000};
   milliseconds request_deadline{25000};

@@ -152,7 +152,7 @@ struct registry {
   gauge in_flight{"image_gateway_requests_in_flight",
                   "Image requests being processed now (shed above server.max_inflight)."};
   counter_family shed{"image_gateway_requests_shed_total",
-                      "Requests refused with 503 because of max_inflight or the drain.",
+                      "Requests refused with 503 at a limit (reason) or after the drain window.",
                       {"reason"}};
   counter_family rate_limited{"image_gateway_rate_limited_total",
                               "Requests refused with 429 by the per-app rate limit.",
