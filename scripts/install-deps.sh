@@ -20,11 +20,12 @@ if [[ ${1:-} == --build-only ]]; then
   shift
 else
   # The tests: GoogleTest and GoogleMock, the Python checks (python3-jsonschema: the OpenAPI test,
-  # tests/api/check_openapi.py), a real Redis for the replicas tests, curl.
+  # tests/api/check_openapi.py), a real Redis for the replicas tests, curl, openssl (the Redis TLS
+  # test makes its certificates).
   packages+=(
     libgtest-dev libgmock-dev
     python3 python3-yaml python3-jsonschema
-    redis-server curl ca-certificates
+    redis-server curl ca-certificates openssl
   )
 fi
 # Extra tools some scripts need: pass them as arguments (e.g. wrk nginx-light clang).
