@@ -1,5 +1,6 @@
 #pragma once
-// The answer to POST /v4/image/oppo?dry_run=true (SPEC §2 "Checking without uploading").
+// The answer to POST /v4/image/oppo?dry_run=true
+// (docs/api.md#checking-without-uploading-dry_runtrue).
 #include <cstddef>
 #include <optional>
 #include <string>

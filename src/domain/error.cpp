@@ -15,7 +15,8 @@ constexpr std::string_view timeout_message = "Server response time out, please t
 constexpr std::string_view rate_message = "Rate limit exceeded";
 }  // namespace
 
-// SPEC §3, row by row. No default: the compiler warns when a new kind has no row.
+// The error table of docs/api.md#errors, row by row. No default: the compiler warns when a new kind
+// has no row.
 error_description describe(error_kind kind) {
   switch (kind) {
     case error_kind::route_not_found:
@@ -104,7 +105,8 @@ std::string_view to_string(error_kind kind) {
 
 std::string error_body(const api_error& error) {
   const error_description row = describe(error.kind);
-  // ordered_json keeps SPEC's key order (code, message, detail, upstream) for human readers.
+  // ordered_json keeps the documented key order (code, message, detail, upstream) for human
+  // readers.
   nlohmann::ordered_json inner;
   inner["code"] = row.code;
   inner["message"] = row.message;

@@ -1,6 +1,7 @@
 // The one translation unit that compiles stb_image, hardened for hostile input: only the PNG and
 // JPEG decoders, no file access, small maximum dimensions, and every allocation charged to a
-// per-call budget so a small file that inflates to gigabytes fails cleanly (SPEC §5).
+// per-call budget so a small file that inflates to gigabytes fails cleanly
+// (docs/security.md#hostile-images).
 #include <algorithm>
 #include <climits>
 #include <cstddef>

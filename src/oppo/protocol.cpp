@@ -215,7 +215,8 @@ api_error error_for_oppo_failure(const oppo_failure& failure, std::string_view w
   const std::string message = cap_message(failure.message);
   const std::string code_text =
       "(code " + std::to_string(failure.code) + (message.empty() ? "" : ": " + message) + ")";
-  // Every one of these is an OPPO answer with OPPO's own code: all carry `upstream` (SPEC §3).
+  // Every one of these is an OPPO answer with OPPO's own code: all carry `upstream`
+  // (docs/api.md#errors).
   const upstream_status upstream{failure.code, message};
   switch (classify(failure.code)) {
     case code_class::credentials:

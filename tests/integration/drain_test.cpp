@@ -491,7 +491,7 @@ TEST(CommandLine, BadConfigurationsExitTwoWithOneLine) {
   }
 }
 
-// ---- the access log (SPEC §7): buffered, bounded, and complete at a clean exit ----
+// ---- the access log (docs/operations.md#logs): buffered, bounded, complete at a clean exit ----
 
 // The lines of `out` whose msg is `message`.
 std::vector<json> lines_with_msg(const std::string& out, const std::string& message) {

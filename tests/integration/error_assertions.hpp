@@ -1,5 +1,6 @@
 #pragma once
-// Checks shared by the integration tests: SPEC §3's documented strings and the error envelope.
+// Checks shared by the integration tests: the documented strings of docs/api.md#errors and the
+// error envelope.
 #include <gtest/gtest.h>
 
 #include <initializer_list>
@@ -11,7 +12,8 @@
 
 namespace image_gateway::testing {
 
-// SPEC §3, copied from the table on purpose (not from error.cpp): the test holds the contract.
+// Copied from the table of docs/api.md#errors on purpose (not from error.cpp): the test holds the
+// contract.
 inline constexpr std::string_view msg_route = "The method is not supported or url err";
 inline constexpr std::string_view msg_auth = "Basic authentication failed";
 inline constexpr std::string_view msg_invalid = "Parameter value is invalid";
@@ -21,7 +23,7 @@ inline constexpr std::string_view msg_server = "server error";
 inline constexpr std::string_view msg_timeout = "Server response time out, please try again later";
 inline constexpr std::string_view msg_rate = "Rate limit exceeded";
 
-// The error object of an answer, or null when the body is not the SPEC envelope.
+// The error object of an answer, or null when the body is not the documented error envelope.
 inline nlohmann::json error_of(const client_response& response) {
   const auto body = nlohmann::json::parse(response.body, nullptr, false);
   if (body.is_discarded() || !body.is_object() || !body.contains("error") ||

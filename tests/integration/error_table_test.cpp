@@ -1,6 +1,6 @@
-// SPEC §3 row by row: the real gateway on 127.0.0.1:0 against a fake OPPO and a fake image origin,
-// over real sockets. Every test asserts the exact code, message and HTTP status, that the detail
-// names what was wrong, and the headers the row requires.
+// The error table of docs/api.md#errors row by row: the real gateway on 127.0.0.1:0 against a fake
+// OPPO and a fake image origin, over real sockets. Every test asserts the exact code, message and
+// HTTP status, that the detail names what was wrong, and the headers the row requires.
 #include <gtest/gtest.h>
 
 #include <chrono>

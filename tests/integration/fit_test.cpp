@@ -1,6 +1,6 @@
-// Fitting instead of refusing (SPEC §2, issue 12), end to end: the real gateway on 127.0.0.1:0
-// fetches from a fake origin and uploads to a fake OPPO, whose accepted files are read back and
-// decoded here.
+// Fitting instead of refusing (docs/fitting.md, issue 12), end to end: the real gateway on
+// 127.0.0.1:0 fetches from a fake origin and uploads to a fake OPPO, whose accepted files are read
+// back and decoded here.
 #include <gtest/gtest.h>
 
 #include <chrono>

@@ -1,5 +1,5 @@
-// Hostile URLs and hostile images (issue 3, SPEC §5): the real gateway against origins that
-// misbehave on purpose. Each test would fail if the defence it names were removed.
+// Hostile URLs and hostile images (issue 3, docs/security.md): the real gateway against origins
+// that misbehave on purpose. Each test would fail if the defence it names were removed.
 #include <gtest/gtest.h>
 
 #include <boost/asio/use_awaitable.hpp>

@@ -1,4 +1,5 @@
-// SPEC §2 "Image bytes instead of URLs" and "Checking without uploading": the real gateway on
+// Image bytes instead of URLs (docs/api.md#multipart-image-bytes) and dry runs
+// (docs/api.md#checking-without-uploading-dry_runtrue): the real gateway on
 // 127.0.0.1:0, multipart bodies sent the way `curl -F` sends them (libcurl's own mime API) or
 // byte by byte when they must be malformed, against a fake OPPO that records every call.
 #include <gtest/gtest.h>
@@ -270,7 +271,8 @@ TEST_F(MultipartTest, ContentLengthOverTheMultipartLimitIs413BeforeReading) {
   expect_error(response, 413, 21003, msg_invalid, {"max_body_multipart_bytes", "5000"});
   EXPECT_TRUE(connection.closed_by_peer());
 
-  // The SPEC order holds: a wrong password is 401, an unknown path 404, whatever the size.
+  // The documented order of checks holds: a wrong password is 401, an unknown path 404, whatever
+  // the size.
   expect_error(
       http_call("POST", endpoint(), body, {basic_header(test_app_key, "wrong-secret"), form_type}),
       401, 23001, msg_auth);

@@ -1,6 +1,7 @@
-// The v4 endpoint end to end (SPEC §2, §4, §6): the real gateway on 127.0.0.1:0 against a fake
-// OPPO and a fake image origin over real sockets: which ids come back, the upload cache, token
-// refresh, stage order, request ids, health endpoints and HTTP/1.0 and keep-alive.
+// The v4 endpoint end to end (docs/api.md, docs/oppo.md, docs/api.md#other-endpoints): the real
+// gateway on 127.0.0.1:0 against a fake OPPO and a fake image origin over real sockets: which ids
+// come back, the upload cache, token refresh, stage order, request ids, health endpoints and
+// HTTP/1.0 and keep-alive.
 #include <gtest/gtest.h>
 
 #include <chrono>

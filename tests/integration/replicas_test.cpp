@@ -1,4 +1,4 @@
-// Three gateways sharing one real redis-server and one fake OPPO (SPEC §8): one upload per
+// Three gateways sharing one real redis-server and one fake OPPO (docs/scaling.md): one upload per
 // image, one token, one rate limit, and Redis never a reason to fail a request.
 #include <gtest/gtest.h>
 
@@ -406,7 +406,7 @@ TEST_F(ReplicasTest, EveryKeyHasThePrefixAnExpiryAndNoSecret) {
   EXPECT_EQ(kinds, (std::set<std::string>{"rate", "token", "upload", "epoch", "writable"}));
   EXPECT_EQ(keys.size(), 3U * 2 + 1 + 1 + 1 + 1)
       << "six ids, one token, one rate bucket, the epoch, the write probe; no lock left";
-  // The memory figure in the README: one cached id.
+  // The memory figure of docs/scaling.md#cost-and-memory: one cached id.
   for (const std::string& key : keys) {
     if (key.find("upload:") == std::string::npos) continue;
     const auto bytes = redis->command({"MEMORY", "USAGE", key});

@@ -1,6 +1,7 @@
-// SPEC §3: which answers carry `"upstream":{"code":N,"message":"…"}`. Every 23100 (and 27000)
-// that comes from an OPPO answer with OPPO's own non-zero code carries it; time-outs, connection
-// failures and unreadable answers have no OPPO code and carry none. The detail is unchanged.
+// docs/api.md#errors: which answers carry `"upstream":{"code":N,"message":"…"}`. Every 23100 (and
+// 27000) that comes from an OPPO answer with OPPO's own non-zero code carries it; time-outs,
+// connection failures and unreadable answers have no OPPO code and carry none. The detail is
+// unchanged.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>

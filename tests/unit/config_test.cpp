@@ -105,7 +105,8 @@ TEST(ConfigDefaults, EmptySectionsKeepDefaults) {
   EXPECT_EQ(c.cache.max_entries, 100000u);
 }
 
-// SPEC §7's example, verbatim.
+// The full example configuration (every key with its default, as config/example.json and
+// docs/configuration.md list them), verbatim.
 constexpr const char* spec_example = R"({
   "server": {
     "listen": "0.0.0.0:8080",
@@ -717,7 +718,7 @@ TEST(ConfigFit, PerAppShare) {
 }
 
 }  // namespace
-// SPEC §2: multipart bodies have their own limit, 1,200,000 by default.
+// docs/configuration.md: multipart bodies have their own limit, 1,200,000 by default.
 TEST(Config, MaxBodyMultipartBytes) {
   EXPECT_EQ(parse_config(with_app(), no_env).server.max_body_multipart_bytes, 1200000u);
   EXPECT_EQ(parse_config(with_app(R"("server": {"max_body_multipart_bytes": 11534336})"), no_env)

@@ -23,7 +23,7 @@ struct row {
   std::string_view message;
 };
 
-// SPEC §3, written out independently of the implementation's table.
+// The table of docs/api.md#errors, written out independently of the implementation's table.
 const row expected_rows[] = {
     {error_kind::route_not_found, "route_not_found", 21001, 404,
      "The method is not supported or url err"},

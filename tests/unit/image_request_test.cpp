@@ -212,7 +212,7 @@ TEST(ImageRequest, BracketsInsideStringsDoNotCountAsNesting) {
   EXPECT_EQ(parsed.value().small_url, small);
 }
 
-// "fit" and "background" (SPEC §2 "Fitting instead of refusing").
+// "fit" and "background" (docs/api.md#fitting-pictures-of-other-sizes-fit).
 TEST(ImageRequestFit, DefaultsAreNoneAndWhite) {
   for (const std::string extra : {"", R"(,"fit":null,"background":null)"}) {
     auto parsed = parse_image_request(R"({"big_picture_url":")" + big + "\"" + extra + "}");

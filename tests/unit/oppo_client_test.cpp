@@ -270,7 +270,7 @@ TEST(OppoClient, CredentialsCodeOnUploadIsNotRetried) {
   const auto id = f.upload();
   ASSERT_FALSE(id.ok());
   EXPECT_EQ(id.error().kind, error_kind::upstream_credentials);
-  // OPPO's own code on a 23100 is carried in `upstream` (SPEC §3).
+  // OPPO's own code on a 23100 is carried in `upstream` (docs/api.md#errors).
   ASSERT_TRUE(id.error().upstream.has_value());
   EXPECT_EQ(id.error().upstream->code, 30);
   EXPECT_EQ(f.uploads().size(), 1u);

@@ -234,7 +234,7 @@ TEST(ErrorForOppoFailure, CredentialsAndTokenAreServerErrors) {
   EXPECT_EQ(credentials.kind, error_kind::upstream_credentials);
   EXPECT_NE(credentials.detail.find("credentials"), std::string::npos);
   EXPECT_NE(credentials.detail.find("(code 14: Invalid App Key)"), std::string::npos);
-  // An OPPO answer with OPPO's own code: `upstream` carries it (SPEC §3).
+  // An OPPO answer with OPPO's own code: `upstream` carries it (docs/api.md#errors).
   ASSERT_TRUE(credentials.upstream.has_value());
   EXPECT_EQ(credentials.upstream->code, 14);
   EXPECT_EQ(credentials.upstream->message, "Invalid App Key");

@@ -1,4 +1,4 @@
-// The `redis` section of the configuration (SPEC §8).
+// The `redis` section of the configuration (docs/scaling.md, docs/configuration.md#every-key).
 #include <gtest/gtest.h>
 
 #include <map>

@@ -376,8 +376,8 @@ TEST(TokenCache, TimeoutIsCappedByTheDeadline) {
   EXPECT_LE(records[0].request.connect_timeout, records[0].request.total_timeout);
 }
 
-// SPEC §3: an auth answer with OPPO's own non-zero code carries it in `upstream`; a transport
-// failure or an unreadable answer has no OPPO code and carries none.
+// docs/api.md#errors: an auth answer with OPPO's own non-zero code carries it in `upstream`; a
+// transport failure or an unreadable answer has no OPPO code and carries none.
 TEST(TokenCache, RefusalsWithAnOppoCodeCarryUpstream) {
   for (const int code : {14, 15, 16, 17, 18, 19, 26, 27, 28, 30, 40, 11, 29, 13, -2}) {
     fixture f;

@@ -1,5 +1,5 @@
 #pragma once
-// POST /v4/image/oppo with multipart/form-data (SPEC §2 "Image bytes instead of URLs"): the
+// POST /v4/image/oppo with multipart/form-data (docs/api.md#multipart-image-bytes): the
 // image parts `big_picture` / `small_picture` and the text parts, as views into the body.
 #include <memory>
 #include <optional>
@@ -32,10 +32,10 @@ struct image_form {
   std::optional<std::string_view> field(std::string_view name) const;
 };
 
-// The body of a request whose Content-Type is multipart/form-data, in SPEC order: a boundary in
-// the Content-Type and a well-formed body (bad_form, the detail saying what is wrong), no part
-// name given twice (bad_form), then at least one image part (missing_parameter). An image part
-// is used as sent, file part or not, even when empty (the image checks judge it); its size is
+// The body of a request whose Content-Type is multipart/form-data, in the documented order: a
+// boundary in the Content-Type and a well-formed body (bad_form, the detail saying what is wrong),
+// no part name given twice (bad_form), then at least one image part (missing_parameter). An image
+// part is used as sent, file part or not, even when empty (the image checks judge it); its size is
 // judged by the image checks (51). Never throws; never copies the body.
 result<image_form> parse_image_form(std::shared_ptr<const std::string> body,
                                     std::string_view content_type);

@@ -148,8 +148,8 @@ class config_error : public std::runtime_error {
 using env_lookup = std::function<std::optional<std::string>(std::string_view name)>;
 std::optional<std::string> process_env(std::string_view name);
 
-// SPEC §7: JSON text to settings. Defaults for every key but `apps`; unknown keys, wrong types,
-// out-of-range values and unset ${NAME} variables throw config_error.
+// JSON text to settings (docs/configuration.md). Defaults for every key but `apps`; unknown keys,
+// wrong types, out-of-range values and unset ${NAME} variables throw config_error.
 config parse_config(std::string_view json_text, const env_lookup& env = process_env);
 
 // Reads and parses a file; an unreadable file is a config_error too.

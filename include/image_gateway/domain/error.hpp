@@ -9,7 +9,7 @@
 namespace image_gateway {
 
 // Every way a request can fail, independent of HTTP. describe() is the one place that turns a
-// kind into SPEC §3's code, message and HTTP status.
+// kind into its code, message and HTTP status (docs/api.md#errors).
 enum class error_kind {
   route_not_found,       // 21001 / 404: unknown path or wrong method
   unauthorized,          // 23001 / 401
@@ -40,7 +40,7 @@ struct error_description {
   std::string_view message;
 };
 
-// SPEC §3's row for a kind.
+// The row of docs/api.md#errors for a kind.
 error_description describe(error_kind kind);
 
 // A stable snake_case name for logs and metrics, e.g. "image_bad_size".

@@ -40,9 +40,9 @@ struct ip_network {
   std::string to_string() const;
 };
 
-// Which addresses the fetcher may connect to (SPEC §5, issue "hostile input"): everything but
-// the special-purpose ranges, with IPv4 embedded in IPv6 (mapped, compatible, NAT64, 6to4,
-// Teredo) judged as IPv4, unless an allowed network contains the address.
+// Which addresses the fetcher may connect to (docs/security.md#fetching-untrusted-urls-ssrf, issue
+// 3): everything but the special-purpose ranges, with IPv4 embedded in IPv6 (mapped, compatible,
+// NAT64, 6to4, Teredo) judged as IPv4, unless an allowed network contains the address.
 class address_policy {
  public:
   explicit address_policy(std::vector<ip_network> allowed = {});

@@ -1,5 +1,5 @@
 #pragma once
-// Fitting a picture to OPPO's size (SPEC §2 "Fitting instead of refusing"): bytes in, the bytes
+// Fitting a picture to OPPO's size (docs/fitting.md): bytes in, the bytes
 // to upload out. Pure (no I/O, no shared state) and CPU-heavy: run it on the decode pool, never
 // on an I/O thread. The JSON and multipart paths, the upload and the dry run all call this.
 #include <cstddef>

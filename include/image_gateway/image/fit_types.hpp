@@ -1,6 +1,7 @@
 #pragma once
-// What a caller may ask of an image of the wrong size (SPEC §2 "Fitting instead of refusing"):
-// the vocabulary shared by the request parsers (JSON and multipart), the fitter and the cache key.
+// What a caller may ask of an image of the wrong size
+// (docs/api.md#fitting-pictures-of-other-sizes-fit): the vocabulary shared by the request parsers
+// (JSON and multipart), the fitter and the cache key.
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -32,7 +33,7 @@ struct fit_limits {
   std::size_t max_inflight_per_app = 0;
 };
 
-// "none", "contain" or "cover" exactly (case-sensitive, as SPEC spells them); else nullopt.
+// "none", "contain" or "cover" exactly (case-sensitive, as docs/api.md spells them); else nullopt.
 std::optional<fit_mode> parse_fit(std::string_view text);
 std::string_view to_string(fit_mode mode);
 

@@ -43,9 +43,9 @@ std::optional<image_format> sniff_format(std::span<const unsigned char> bytes);
 result<image_facts> inspect_image(std::span<const unsigned char> bytes, const image_rule& rule,
                                   std::string_view field);
 
-// The cheap checks of a source to be fitted (SPEC §2), before any pixel is decoded: byte limit
-// (image_too_large), magic bytes and header as above (image_bad_format), then width x height at
-// most limits.max_source_pixels (image_bad_size):
+// The cheap checks of a source to be fitted (docs/fitting.md), before any pixel is decoded: byte
+// limit (image_too_large), magic bytes and header as above (image_bad_format), then width x height
+// at most limits.max_source_pixels (image_bad_size):
 //   "big_picture_url: image is 10485761 bytes, a fit accepts at most 10485760"
 //   "big_picture_url: image is 5000x4000 px (20000000 pixels), a fit accepts at most 16777216
 //   pixels"

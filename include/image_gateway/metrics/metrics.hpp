@@ -143,7 +143,7 @@ std::vector<double> latency_buckets();
 // Everything image-gateway exports at GET /metrics (Prometheus text format 0.0.4).
 struct registry {
   counter_family requests{"image_gateway_requests_total",
-                          "Requests answered, by SPEC error code (0 for success) and HTTP status.",
+                          "Requests answered, by error code (0 for success) and HTTP status.",
                           {"code", "status"}};
   histogram_family request_duration{"image_gateway_request_duration_seconds",
                                     "Time from a complete request to its answer, by route.",
@@ -197,7 +197,7 @@ struct registry {
   gauge log_lines_dropped{"image_gateway_log_lines_dropped_total",
                           "Log lines dropped because stdout did not take them (a stalled pipe).",
                           "counter"};
-  // Shared state for replicas (SPEC §8); rendered only when redis.url is set.
+  // Shared state for replicas (docs/scaling.md); rendered only when redis.url is set.
   gauge redis_up{"image_gateway_redis_up",
                  "1 while Redis is reachable and takes the gateway's writes (shared state is "
                  "used), else 0."};

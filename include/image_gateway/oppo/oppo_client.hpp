@@ -21,12 +21,12 @@
 
 namespace image_gateway::oppo {
 
-// Uploads pictures to OPPO's media API (SPEC §4): token from the cache, multipart upload, on
-// 11/29 one refresh and one retry with the new token, transient answers retried with jittered
-// exponential back-off within the deadline, business codes never retried. Uploads and auth
-// calls each go through a circuit breaker: after `failure_threshold` transient failures in a row
-// it fails fast (upstream_unavailable, nothing sent) and lets one probe through after its
-// cool-down. Thread-safe.
+// Uploads pictures to OPPO's media API (docs/oppo.md#uploading-a-picture): token from the cache,
+// multipart upload, on 11/29 one refresh and one retry with the new token, transient answers
+// retried with jittered exponential back-off within the deadline, business codes never retried.
+// Uploads and auth calls each go through a circuit breaker: after `failure_threshold` transient
+// failures in a row it fails fast (upstream_unavailable, nothing sent) and lets one probe through
+// after its cool-down. Thread-safe.
 class oppo_client {
  public:
   oppo_client(http_client& client, const oppo_config& settings, clock_fn clock = {},

@@ -17,7 +17,8 @@ using system_time = std::chrono::system_clock::time_point;
 
 inline constexpr std::chrono::hours token_lifetime{24};
 
-// sign = lowercase hex SHA-256 of app_key + timestamp + master_secret (SPEC §4).
+// sign = lowercase hex SHA-256 of app_key + timestamp + master_secret
+// (docs/oppo.md#getting-a-token).
 std::string auth_sign(std::string_view app_key, std::int64_t timestamp_ms,
                       std::string_view master_secret);
 

@@ -26,7 +26,7 @@ using clock_fn = std::function<system_time()>;
 // time per app key; callers without a usable token wait for its result (on their own executor,
 // at most until their deadline). Thread-safe.
 //
-// Choices beyond SPEC §4:
+// Choices beyond the protocol of docs/oppo.md#getting-a-token:
 // - A token inside the refresh_ahead window is still good: while one caller refreshes, the others
 //   get the old token at once; when that refresh fails, the refresher gets the old token too (no
 //   request fails for a refresh that was only ahead of time), and the next ahead-of-time refresh
@@ -76,9 +76,9 @@ class token_cache {
 
   // Called after every auth call (and every one the breaker refused). Set before the first call.
   void set_observer(call_observer observer);
-  // Shares tokens with other replicas (SPEC §8): a refresh first looks in the store, and one
-  // replica at a time calls OPPO under the store's lock. When the store fails, the cache goes on
-  // alone. Set before the first call; the store must outlive the cache.
+  // Shares tokens with other replicas (docs/scaling.md#what-is-shared): a refresh first looks in
+  // the store, and one replica at a time calls OPPO under the store's lock. When the store fails,
+  // the cache goes on alone. Set before the first call; the store must outlive the cache.
   void set_shared_store(token_store* store);
   const circuit_breaker& circuit() const;
 

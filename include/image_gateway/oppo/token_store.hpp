@@ -1,6 +1,7 @@
 #pragma once
-// Where replicas share OPPO tokens (SPEC §8). token_cache works alone without one; with one, a
-// refresh is taken from or made for the store. Implemented over Redis in replicas/.
+// Where replicas share OPPO tokens (docs/scaling.md#what-is-shared). token_cache works alone
+// without one; with one, a refresh is taken from or made for the store. Implemented over Redis in
+// replicas/.
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>

@@ -1,7 +1,7 @@
 #pragma once
-// A Redis client for shared state (SPEC §8) that never blocks its caller's thread and never
-// makes a request wait for a dead Redis. Asio stays in client.cpp: this header needs only the
-// awaitable type.
+// A Redis client for the state replicas share (docs/scaling.md) that never blocks its caller's
+// thread and never makes a request wait for a dead Redis. Asio stays in client.cpp: this header
+// needs only the awaitable type.
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>

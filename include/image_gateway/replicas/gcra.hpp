@@ -16,7 +16,7 @@ struct gcra_params {
   std::int64_t capacity_us;  // burst * T
 };
 
-// rate > 0 requests per second; burst = max(1, rate) (SPEC §8).
+// rate > 0 requests per second; burst = max(1, rate) (docs/operations.md#rate-limits).
 gcra_params gcra_for_rate(double rate_per_s);
 
 struct gcra_outcome {

@@ -1,9 +1,9 @@
 #pragma once
-// The names of every Redis key the gateway writes (SPEC §8). All under the configured prefix.
-// The part in braces is the Redis Cluster hash tag: one tag per unit that one script changes
-// atomically (an upload and its lock, a token and its lock, an app's rate bucket), never one tag
-// for a whole app, so the keys spread over a cluster. App keys appear only as a short SHA-256
-// (no braces or odd bytes can reach a key name); never a secret, a token or image bytes.
+// The names of every Redis key the gateway writes (docs/scaling.md#what-redis-holds). All under the
+// configured prefix. The part in braces is the Redis Cluster hash tag: one tag per unit that one
+// script changes atomically (an upload and its lock, a token and its lock, an app's rate bucket),
+// never one tag for a whole app, so the keys spread over a cluster. App keys appear only as a short
+// SHA-256 (no braces or odd bytes can reach a key name); never a secret, a token or image bytes.
 #include <string>
 #include <string_view>
 

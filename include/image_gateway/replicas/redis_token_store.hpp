@@ -1,5 +1,5 @@
 #pragma once
-// OPPO tokens shared through Redis (SPEC §8): one key per OPPO app holding
+// OPPO tokens shared through Redis (docs/scaling.md#what-is-shared): one key per OPPO app holding
 // {"token":"…","expires_at_ms":N} that expires with the token, and a refresh lock beside it, a
 // lease of `lease` renewed while its owner calls OPPO.
 #include <chrono>

@@ -1,6 +1,7 @@
 #pragma once
-// One rate limit per app across replicas (SPEC §8): GCRA in one Lua script on Redis's clock.
-// When Redis fails for a request, a local GCRA bucket of rate / expected_replicas decides.
+// One rate limit per app across replicas (docs/scaling.md#what-is-shared): GCRA in one Lua script
+// on Redis's clock. When Redis fails for a request, a local GCRA bucket of rate / expected_replicas
+// decides.
 //
 // A refusal is remembered until its Retry-After ends: GCRA only lets the bucket fill with time
 // (other replicas' requests can only make it fuller), so Redis would refuse every request of

@@ -1,7 +1,8 @@
 #pragma once
-// One upload per image (SPEC §8): concurrent requests for the same new image share one upload,
-// inside a replica (always) and across replicas (with Redis). The picture ids live in the local
-// upload cache and, with Redis, under one key per upload that expires with the id.
+// One upload per image (docs/scaling.md#what-is-shared): concurrent requests for the same new image
+// share one upload, inside a replica (always) and across replicas (with Redis). The picture ids
+// live in the local upload cache and, with Redis, under one key per upload that expires with the
+// id.
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
