@@ -118,6 +118,17 @@ std::optional<api_error> gateway::impl::judge_rate(const app_config& app,
                    std::nullopt};
 }
 
+net::awaitable<std::optional<api_response>> gateway::impl::screen_shared_limit(
+    api_request& header, request_trace trace, const app_config* app, steady_time started) {
+  const rate_limiter::decision decision =
+      co_await shared_limiter->take(app->app_key, app->rate_limit_per_s);
+  if (auto refused = judge_rate(*app, decision, trace)) {
+    co_return finish(header, trace, trace.fail(*refused), route::image_upload, started);
+  }
+  header.admission = std::make_shared<const header_admission>(header_admission{app, trace.rate});
+  co_return std::nullopt;
+}
+
 net::awaitable<api_response> gateway::impl::serve_shared_limit(api_request request,
                                                                request_trace trace,
                                                                const app_config* app,
