@@ -113,7 +113,7 @@ struct gateway::impl {
   oppo::oppo_client oppo;
   rate_limiter limiter;
   metrics::registry stats;
-  // Shared state (SPEC §8), all null when redis.url is empty.
+  // Shared state (docs/scaling.md), all null when redis.url is empty.
   std::unique_ptr<redis::client> redis;
   std::unique_ptr<replicas::shared_rate_limit> shared_limiter;
   std::unique_ptr<replicas::redis_token_store> shared_tokens;
@@ -149,9 +149,9 @@ struct gateway::impl {
   // The rate limit's verdict for an authenticated app: notes it in the trace, 429 when refused.
   std::optional<api_error> judge_rate(const app_config& app, const rate_limiter::decision& decision,
                                       request_trace& trace);
-  // POST /v4/image/oppo once routed and authenticated (`app`), the part without I/O in SPEC
-  // order: auth's verdict, rate limit, query options, body. An error is the request's answer;
-  // it costs no coroutine and no upstream call. A multipart body moves into the admitted
+  // POST /v4/image/oppo once routed and authenticated (`app`), the part without I/O in the
+  // documented order: auth's verdict, rate limit, query options, body. An error is the request's
+  // answer; it costs no coroutine and no upstream call. A multipart body moves into the admitted
   // request (its parts are views).
   result<admitted_request> admit(api_request& request, const app_config* app, request_trace& trace);
   // The part of admit() after the caller's checks: query options, then the JSON or multipart
