@@ -305,8 +305,9 @@ handler_result gateway::handle(api_request request) {
           trace.app_key = app->app_key;
           trace.rate = screened->rate;
         }
-        if (impl_->shared_limiter && app != nullptr && app->rate_limit_per_s > 0) {
-          // The shared rate limit is a Redis call: such requests go on as a coroutine.
+        if (screened == nullptr && impl_->shared_limiter && app != nullptr &&
+            app->rate_limit_per_s > 0) {
+          // Not screened (no header hook): the shared rate limit, a Redis call, is taken here.
           trace.app_key = app->app_key;
           return impl_->serve_shared_limit(std::move(request), std::move(trace), app,
                                            std::move(slot), started);
@@ -339,7 +340,7 @@ handler_result gateway::handle(api_request request) {
   return impl_->finish(request, trace, std::move(response), where, started);
 }
 
-std::optional<api_response> gateway::screen(api_request& header) {
+screen_result gateway::screen(api_request& header) {
   const route where = resolve_route(header.method, header.path);
   // Every other route answers at once and needs no body: it is answered on the header.
   if (where != route::image_upload) return std::get<api_response>(handle(std::move(header)));
@@ -354,9 +355,12 @@ std::optional<api_response> gateway::screen(api_request& header) {
     app = impl_->apps.authenticate(header.header("authorization"));
     if (app == nullptr) {
       refused = api_error{error_kind::unauthorized, std::string(unauthorized_detail), std::nullopt};
-    } else if (!(impl_->shared_limiter && app->rate_limit_per_s > 0)) {
-      // (The shared rate limit is a Redis call: it is taken in handle(), after the body.)
-      if (auto caller = impl_->check_caller(app, trace); !caller) refused = caller.take_error();
+    } else if (impl_->shared_limiter && app->rate_limit_per_s > 0) {
+      // The shared rate limit is a Redis call: decided by a coroutine, still on the header.
+      trace.app_key = app->app_key;
+      return impl_->screen_shared_limit(header, std::move(trace), app, started);
+    } else if (auto caller = impl_->check_caller(app, trace); !caller) {
+      refused = caller.take_error();
     }
   }
   if (refused) {

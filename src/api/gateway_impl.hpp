@@ -38,7 +38,7 @@ inline constexpr std::string_view unauthorized_detail = "missing or wrong Basic 
 api_response error_response(const api_error& error);
 
 // What gateway::screen decided from an image request's header: the caller, and the rate limit's
-// verdict when it was taken there (not with the shared, Redis-backed limit).
+// verdict (the local bucket's, or the one shared through Redis).
 struct header_admission {
   const app_config* app = nullptr;
   std::optional<rate_limiter::decision> rate;
@@ -113,7 +113,7 @@ struct gateway::impl {
   oppo::oppo_client oppo;
   rate_limiter limiter;
   metrics::registry stats;
-  // Shared state for replicas (docs/scaling.md), all null when redis.url is empty.
+  // Shared state (docs/scaling.md), all null when redis.url is empty.
   std::unique_ptr<redis::client> redis;
   std::unique_ptr<replicas::shared_rate_limit> shared_limiter;
   std::unique_ptr<replicas::redis_token_store> shared_tokens;
@@ -142,22 +142,29 @@ struct gateway::impl {
   void warn_about_credentials(const request_trace& trace);
 
   // Authentication's verdict (`app`, from apps.authenticate: null when the credentials are
-  // missing or wrong), then the app's rate limit (the documented order of checks); sets
-  // trace.app_key and trace.rate. With Redis, this synchronous check uses the local fallback bucket
-  // (only the 413 refusal needs it; image requests take the shared bucket in serve_shared_limit).
+  // missing or wrong), then the app's rate limit (in the documented order); sets trace.app_key
+  // and trace.rate. With Redis, this synchronous check uses the local fallback bucket (image
+  // requests take the shared bucket in screen_shared_limit, or serve_shared_limit unscreened).
   result<const app_config*> check_caller(const app_config* app, request_trace& trace);
   // The rate limit's verdict for an authenticated app: notes it in the trace, 429 when refused.
   std::optional<api_error> judge_rate(const app_config& app, const rate_limiter::decision& decision,
                                       request_trace& trace);
   // POST /v4/image/oppo once routed and authenticated (`app`), the part without I/O in the
-  // documented order of checks (docs/api.md#rules-for-every-form-of-the-request): auth's verdict,
-  // rate limit, query options, body. An error is the request's answer; it costs no coroutine and no
-  // upstream call. A multipart body moves into the admitted request (its parts are views).
+  // documented order: auth's verdict, rate limit, query options, body. An error is the request's
+  // answer; it costs no coroutine and no upstream call. A multipart body moves into the admitted
+  // request (its parts are views).
   result<admitted_request> admit(api_request& request, const app_config* app, request_trace& trace);
   // The part of admit() after the caller's checks: query options, then the JSON or multipart
   // body (which moves into the admitted request).
   result<admitted_request> admit_body(api_request& request, const app_config* app);
-  // With Redis, for an authenticated app with a rate limit: the shared bucket, then the rest.
+  // With Redis, screening the header of an authenticated app with a rate limit: the shared
+  // bucket's verdict, the 429 (finished) or nullopt with header.admission set. `header` must
+  // outlive the coroutine (the HTTP session awaits it at once).
+  boost::asio::awaitable<std::optional<api_response>> screen_shared_limit(
+      api_request& header, request_trace trace, const app_config* app,
+      std::chrono::steady_clock::time_point started);
+  // With Redis, for an unscreened request of an authenticated app with a rate limit: the shared
+  // bucket, then the rest.
   boost::asio::awaitable<api_response> serve_shared_limit(
       api_request request, request_trace trace, const app_config* app, in_flight_slot slot,
       std::chrono::steady_clock::time_point started);

@@ -118,16 +118,27 @@ std::optional<api_error> gateway::impl::judge_rate(const app_config& app,
                    std::nullopt};
 }
 
+net::awaitable<std::optional<api_response>> gateway::impl::screen_shared_limit(
+    api_request& header, request_trace trace, const app_config* app, steady_time started) {
+  const rate_limiter::decision decision =
+      co_await shared_limiter->take(app->app_key, app->rate_limit_per_s);
+  if (auto refused = judge_rate(*app, decision, trace)) {
+    co_return finish(header, trace, trace.fail(*refused), route::image_upload, started);
+  }
+  header.admission = std::make_shared<const header_admission>(header_admission{app, trace.rate});
+  co_return std::nullopt;
+}
+
 net::awaitable<api_response> gateway::impl::serve_shared_limit(api_request request,
                                                                request_trace trace,
                                                                const app_config* app,
                                                                in_flight_slot slot,
                                                                steady_time started) {
-  const rate_limiter::decision decision =
-      co_await shared_limiter->take(app->app_key, app->rate_limit_per_s);
-  if (auto refused = judge_rate(*app, decision, trace)) {
-    co_return finish(request, trace, trace.fail(*refused), route::image_upload, started);
+  // The same decision as on a screened header; the refusal is answered (and finished) there.
+  if (auto refused = co_await screen_shared_limit(request, trace, app, started)) {
+    co_return std::move(*refused);
   }
+  trace.rate = request.admission->rate;
   auto parsed = admit_body(request, app);
   if (!parsed) {
     co_return finish(request, trace, trace.fail(parsed.error()), route::image_upload, started);

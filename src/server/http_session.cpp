@@ -207,7 +207,13 @@ class session {
     // Route, credentials, rate limit: decided on the header, before a body byte is read or
     // invited. A refused body is skipped when small and declared, else the connection closes.
     if (state_->hooks.screen) {
-      if (auto answer = state_->hooks.screen(request)) {
+      screen_result screened = state_->hooks.screen(request);
+      if (auto* pending = std::get_if<net::awaitable<std::optional<api_response>>>(&screened)) {
+        // A shared rate limit asks Redis (bounded by its own timeouts): the header deadline
+        // still runs, and no body byte is read or invited meanwhile.
+        screened = co_await std::move(*pending);
+      }
+      if (auto answer = std::get<std::optional<api_response>>(std::move(screened))) {
         const std::uint64_t declared = parser.content_length().value_or(0);
         const bool skip =
             !expects_continue && !parser.chunked() && declared <= max_skipped_body_bytes;

@@ -329,7 +329,7 @@ TEST_F(OperationsTest, RefusalKeepsTheOrderOfChecks) {
   };
   const auto screen = [&](std::string path, std::string password) {
     api_request header = header_of(std::move(path), std::move(password));
-    return gw.api().screen(header);
+    return std::get<std::optional<api_response>>(gw.api().screen(header));
   };
   const auto header = [](const api_response& r, const std::string& name) {
     for (const auto& [n, v] : r.headers) {
@@ -351,7 +351,7 @@ TEST_F(OperationsTest, RefusalKeepsTheOrderOfChecks) {
   EXPECT_EQ(code(*unauthorized), 23001);
   EXPECT_EQ(header(*unauthorized, "WWW-Authenticate"), "Basic realm=\"image-gateway\"");
   api_request admitted = header_of("/v4/image/oppo", test_app_secret);
-  EXPECT_FALSE(gw.api().screen(admitted));  // takes the one token
+  EXPECT_FALSE(std::get<std::optional<api_response>>(gw.api().screen(admitted)));  // one token
   EXPECT_TRUE(admitted.admission);
   const auto too_large = gw.api().refuse(413, admitted);
   EXPECT_EQ(too_large.status, 413);

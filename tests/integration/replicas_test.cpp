@@ -2,6 +2,7 @@
 // image, one token, one rate limit, and Redis never a reason to fail a request.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -252,6 +253,49 @@ TEST_F(ReplicasTest, ARateLimitedAppUploadsThroughTheSharedBucket) {
     EXPECT_EQ(json::parse(a.body).size(), 2U);
   }
   EXPECT_EQ(oppo.api().stats().uploads_accepted, 18U);
+}
+
+// The shared rate limit is decided on the header, as the local one is: past it, a request is
+// answered 429 with its rate headers before its body is invited (no 100 Continue) or read.
+TEST_F(ReplicasTest, TheSharedRateLimitRefusesOnTheHeaderBeforeTheBody) {
+  redis = std::make_unique<redis_process>();
+  config c = replica_config(oppo.base_url(), *redis);
+  c.apps.back().rate_limit_per_s = 1;
+  replicas.push_back(std::make_unique<gateway_under_test>(c));
+  ASSERT_LT(wait_redis_up(replicas, true), 10s);
+
+  client_response limited;
+  for (int i = 0; i < 10 && limited.status != 429; ++i) limited = post_limited(*replicas[0]);
+  ASSERT_EQ(limited.status, 429) << "the burst was spent";
+  EXPECT_EQ(json::parse(limited.body)["error"].value("code", 0), 2002);
+  EXPECT_EQ(limited.header("x-rate-limit-limit"), "1");
+  EXPECT_EQ(limited.header("x-rate-limit-remaining"), "0");
+  EXPECT_FALSE(limited.header("x-rate-limit-reset").empty());
+  EXPECT_FALSE(limited.header("retry-after").empty());
+
+  // Only the header of a large image form is sent (within the multipart body limit, so only the
+  // rate limit can refuse it): the answer must come without the body.
+  const auto header_only = [&](const std::string& extra_lines) {
+    return "POST /v4/image/oppo HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+           basic_header(limited_app_key, limited_app_secret) +
+           "\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000\r\n" +
+           extra_lines + "\r\n";
+  };
+  for (const std::string extra : {"Expect: 100-continue\r\n", ""}) {
+    raw_connection client(replicas[0]->port());
+    ASSERT_TRUE(client.send(header_only(extra)));
+    const raw_response answer = client.read_response();
+    EXPECT_EQ(answer.status, 429) << extra << answer.status_line << answer.error;
+    EXPECT_EQ(answer.header("x-rate-limit-limit"), "1") << extra;
+    EXPECT_FALSE(answer.header("retry-after").empty()) << extra;
+    EXPECT_TRUE(client.closed_by_peer()) << "the unread body is not waited for: " << extra;
+  }
+  // Decided by the shared bucket (Redis holds it), not the local fallback.
+  EXPECT_EQ(metric(*replicas[0], "image_gateway_redis_up"), 1);
+  const auto keys = redis->keys();
+  EXPECT_TRUE(std::any_of(keys.begin(), keys.end(), [](const std::string& key) {
+    return key.starts_with(std::string(key_prefix) + "rate:");
+  }));
 }
 
 TEST_F(ReplicasTest, RedisKilledMidTrafficFailsNoRequestAndSharingComesBack) {

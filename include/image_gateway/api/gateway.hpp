@@ -37,8 +37,9 @@ class gateway {
   // The answer decided from a request's header alone, before its body is read: every route but
   // the image one answers here, and an image request is shed, refused 401 or refused 429 here
   // (in that order). nullopt: the body may be read, and handle() goes on from what was
-  // decided (header.admission) without deciding it again.
-  std::optional<api_response> screen(api_request& header);
+  // decided (header.admission) without deciding it again. With a rate limit shared through
+  // Redis the decision is a coroutine (it asks Redis), which refers to `header` until done.
+  screen_result screen(api_request& header);
 
   // The answer to a request the HTTP server refuses before the handler (400, 413, 431, 503).
   // `reason`, when not empty, is the detail of a 400 (which rule the request broke), or for a

@@ -53,8 +53,9 @@ class http_server {
     // the body and call `handle` with the same request (which the hook may have annotated).
     // A refused request's body is not read: the connection closes after the answer unless the
     // body is declared and at most max_skipped_body_bytes, which is then skipped unbuffered.
+    // The decision may be a coroutine (screen_result), awaited first; `header` outlives it.
     // Empty: every request is read whole.
-    std::function<std::optional<api_response>(api_request& header)> screen;
+    std::function<screen_result(api_request& header)> screen;
     // The answer to a request the server refuses by itself, before the handler: 400 malformed,
     // 413 body over its limit (max_body_bytes, or max_body_multipart_bytes for a
     // multipart/form-data body), 431 header block too large, 503 at a limit. `partial` holds
