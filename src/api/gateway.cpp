@@ -128,10 +128,11 @@ api_response request_trace::fail(const api_error& failure) {
 
 namespace {
 
-// Sentinel mode: the URL's address and the seeds are the sentinels.
-std::vector<std::pair<std::string, std::string>> sentinels_of(const redis_config& r) {
+// Sentinel and cluster modes: the URL's address and the seeds are the sentinels, or the seed
+// nodes (none in any other mode).
+std::vector<std::pair<std::string, std::string>> seeds_in(const redis_config& r, redis_mode mode) {
   std::vector<std::pair<std::string, std::string>> out;
-  if (r.mode != redis_mode::sentinel) return out;
+  if (r.mode != mode) return out;
   out.emplace_back(r.host, r.port);
   for (const redis_endpoint& seed : r.seeds) out.emplace_back(seed.host, seed.port);
   return out;
@@ -177,7 +178,8 @@ gateway::impl::impl(const config& settings_in, http_client& fetch_transport_in,
             .tls_key_file = r.tls_files.key_file,
             .tls_server_name = r.tls_files.server_name,
             .sentinel_master = r.mode == redis_mode::sentinel ? r.sentinel_master : std::string(),
-            .sentinels = sentinels_of(r),
+            .sentinels = seeds_in(r, redis_mode::sentinel),
+            .cluster_seeds = seeds_in(r, redis_mode::cluster),
             .probe_key = r.key_prefix + "writable:{probe}",
             .timeout = r.timeout},
         &log, [this](const redis::call_report& report) { count_redis_call(report); });

@@ -12,7 +12,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <future>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -20,6 +22,7 @@
 
 #include "connection.hpp"
 #include "image_gateway/log/logger.hpp"
+#include "image_gateway/redis/cluster_slots.hpp"
 #include "image_gateway/util/jitter.hpp"
 
 namespace image_gateway::redis {
@@ -30,6 +33,7 @@ using steady = std::chrono::steady_clock;
 using detail::answer;
 using detail::completion;
 using detail::connection;
+using detail::node_target;
 
 script::script(std::string text) : source(std::move(text)) {
   unsigned char digest[SHA_DIGEST_LENGTH];
@@ -130,8 +134,20 @@ std::shared_ptr<const detail::connection_context> make_context(client_settings s
 // down since, it is made again.
 struct local_connection {
   std::shared_ptr<connection> link;  // null once its io_context shut down
+  // Cluster mode: one per master node (by address), on `link`'s executor.
+  std::map<std::string, std::shared_ptr<connection>> nodes;
   std::uint64_t epoch = 0;
   asio::io_context* owner = nullptr;  // the io_context that runs it, when known
+
+  // Hands over every connection (the caller's and the nodes').
+  std::vector<std::shared_ptr<connection>> take_all() {
+    std::vector<std::shared_ptr<connection>> all;
+    if (link) all.push_back(std::move(link));
+    for (auto& [address, node] : nodes) all.push_back(std::move(node));
+    link.reset();
+    nodes.clear();
+    return all;
+  }
 };
 
 // Guards every local_connection's `link` and `owner` against the shut-down of its io_context.
@@ -171,8 +187,7 @@ class local_registry final : public asio::execution_context::service {
       std::lock_guard lock(locals_guard());
       for (const auto& weak : locals_) {
         if (auto local = weak.lock()) {
-          if (local->link) gone.push_back(std::move(local->link));
-          local->link.reset();
+          for (auto& link : local->take_all()) gone.push_back(std::move(link));
           local->owner = nullptr;
         }
       }
@@ -199,8 +214,10 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         settings(context->settings),
         log(l),
         observer(std::move(o)),
-        where(settings.sentinel_master.empty() ? settings.host + ":" + settings.port
-                                               : "sentinel master " + settings.sentinel_master),
+        where(!settings.cluster_seeds.empty() ? "cluster " + settings.cluster_seeds.front().first +
+                                                    ":" + settings.cluster_seeds.front().second
+              : settings.sentinel_master.empty() ? settings.host + ":" + settings.port
+                                                 : "sentinel master " + settings.sentinel_master),
         backoff(settings.reconnect_min) {}
 
   std::shared_ptr<const detail::connection_context> context;
@@ -209,6 +226,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   call_observer observer;
   const std::uint64_t id = next_client_id++;
   const std::string where;
+  const bool cluster = !settings.cluster_seeds.empty();
 
   // Health: up only while the monitor's last set-up passed and nothing made Redis unusable since.
   std::atomic<bool> ready{false};
@@ -226,6 +244,18 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   asio::steady_timer reconnect_timer{io};
   std::chrono::milliseconds backoff;
   bool reconnect_pending = false;
+
+  // Cluster mode. The slot map (null until a seed answered), read by callers on any thread.
+  std::mutex map_mutex;
+  std::shared_ptr<const slot_map> map;
+  std::atomic<bool> refresh_requested{false};
+  // On `thread`: a connection to each master (the one serving the probe key's slot probes it);
+  // Redis is up once all of them passed their set-up. They answer calls while a caller's own
+  // connection to that node is being made.
+  std::map<std::string, std::shared_ptr<connection>> monitor_nodes;
+  std::uint64_t monitor_generation = 0;
+  bool refresh_running = false;
+  std::function<void()> abort_ask;  // while ask_node waits for a set-up
 
   // The callers' connections, one per calling thread (and execution context).
   std::mutex locals_mutex;
@@ -286,12 +316,19 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     fail(why, detail);
   }
 
-  std::shared_ptr<connection> make_connection(asio::any_io_executor executor, bool is_monitor) {
+  std::shared_ptr<connection> make_connection(asio::any_io_executor executor, bool is_monitor,
+                                              std::optional<node_target> target = std::nullopt) {
     std::weak_ptr<impl> weak = weak_from_this();
     connection::ready_fn on_ready;
     if (is_monitor) {
       on_ready = [weak] {
-        if (auto self = weak.lock()) self->recover();
+        auto self = weak.lock();
+        if (!self) return;
+        if (!self->cluster) return self->recover();
+        for (const auto& [address, node] : self->monitor_nodes) {
+          if (!node->ready()) return;
+        }
+        if (!self->monitor_nodes.empty()) self->recover();
       };
     }
     return std::make_shared<connection>(
@@ -302,14 +339,21 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
           self->lost(why, detail);
           if (is_monitor) self->schedule_reconnect();
         },
-        std::move(on_ready));
+        std::move(on_ready), std::move(target));
   }
 
   // On `thread`.
   void reprobe() {
     if (reconnect_pending || stopping) return;
-    if (monitor) monitor->close(call_outcome::down);
+    close_monitors();
     schedule_reconnect();
+  }
+
+  void close_monitors() {
+    ++monitor_generation;
+    if (monitor) monitor->close(call_outcome::down);
+    for (const auto& [address, node] : monitor_nodes) node->close(call_outcome::down);
+    monitor_nodes.clear();
   }
 
   void schedule_reconnect() {
@@ -326,9 +370,277 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   }
 
   void open_monitor() {
-    if (monitor) monitor->close(call_outcome::down);
+    close_monitors();
+    if (cluster) {
+      asio::co_spawn(io, load_map(true, monitor_generation), asio::detached);
+      return;
+    }
     monitor = make_connection(io.get_executor(), true);
     monitor->open();
+  }
+
+  // ---- Cluster mode ----
+
+  // On `thread`: `args` over a connection of its own to `node` (no probe), closed after the
+  // answer; a failed set-up says why in `problem`.
+  asio::awaitable<answer> ask_node(const cluster_node& node, std::vector<std::string> args,
+                                   std::string& problem) {
+    std::shared_ptr<connection> link;
+    const auto [why, detail] = co_await asio::async_initiate<decltype(asio::use_awaitable),
+                                                             void(call_outcome, std::string)>(
+        [&](auto handler) {
+          using handler_type = decltype(handler);
+          auto pending = std::make_shared<std::optional<handler_type>>(std::move(handler));
+          // Runs once: the set-up passed, or failed (the connection's own limit bounds it).
+          auto finish = [pending](call_outcome outcome, std::string text) {
+            if (!*pending) return;
+            handler_type done = std::move(**pending);
+            pending->reset();
+            auto executor = asio::get_associated_executor(done);
+            asio::post(executor,
+                       [done = std::move(done), outcome, text = std::move(text)]() mutable {
+                         std::move(done)(outcome, std::move(text));
+                       });
+          };
+          link = std::make_shared<connection>(
+              io.get_executor(), context,
+              [finish](call_outcome outcome, const std::string& text) { finish(outcome, text); },
+              [finish] { finish(call_outcome::ok, {}); }, node_target{node.host, node.port, false});
+          // A client that stops ends the wait (so that no connection keeps it).
+          abort_ask = [finish] { finish(call_outcome::down, "the client stopped"); };
+          link->open();
+        },
+        asio::use_awaitable);
+    abort_ask = nullptr;
+    if (why != call_outcome::ok) {
+      problem = node.address() + ": " + detail;
+      link->close(call_outcome::down);
+      co_return answer{why, std::nullopt};
+    }
+    answer got = co_await link->exchange(std::move(args));
+    link->close(call_outcome::down);
+    co_return got;
+  }
+
+  // On `thread`: the slot map from the first node that gives a whole one (the seeds first at a
+  // connection set-up, the known masters first on a refresh), then a monitor connection to each
+  // master. When none answers at a set-up, Redis is down and asked again after the back-off.
+  // (No strong reference to the client in these coroutines: they run on `thread` only, which the
+  // client joins before it goes; one left waiting is destroyed with `io`.)
+  asio::awaitable<void> load_map(bool initial, std::uint64_t generation) {
+    std::vector<cluster_node> candidates;
+    const auto add = [&candidates](const cluster_node& node) {
+      if (std::find(candidates.begin(), candidates.end(), node) == candidates.end()) {
+        candidates.push_back(node);
+      }
+    };
+    const std::shared_ptr<const slot_map> known = current_map();
+    if (!initial && known) {
+      for (const cluster_node& node : known->nodes) add(node);
+    }
+    for (const auto& [host, port] : settings.cluster_seeds) add(cluster_node{host, port});
+    if (known) {
+      for (const cluster_node& node : known->nodes) add(node);
+    }
+    std::shared_ptr<const slot_map> found;
+    std::string problem = "no seed node answered";
+    call_outcome why = call_outcome::connection;
+    for (const cluster_node& node : candidates) {
+      if (stopping || generation != monitor_generation) co_return;
+      std::string refused;
+      std::vector<std::string> command = {"CLUSTER", "SLOTS"};  // named: see send()
+      const auto [outcome, got] = co_await ask_node(node, std::move(command), refused);
+      if (outcome != call_outcome::ok || !got) {
+        if (!refused.empty()) {
+          problem = std::move(refused);
+          why = outcome;
+        }
+        continue;
+      }
+      if (got->is_error()) {
+        // e.g. "ERR This instance has cluster support disabled": not a cluster node.
+        problem = node.address() + " refused CLUSTER SLOTS (" +
+                  got->text.substr(0, got->text.find(' ')) + ")";
+        why = outcome_of(*got);
+        continue;
+      }
+      std::shared_ptr<const slot_map> parsed = whole_map(*got, node.host);
+      if (!parsed) {
+        problem = node.address() + " does not name a master for every slot";
+        why = call_outcome::protocol;
+        continue;
+      }
+      found = std::move(parsed);
+      break;
+    }
+    if (stopping || generation != monitor_generation) co_return;
+    if (!found) {
+      if (initial) {
+        lost(why, "Redis Cluster: " + problem);
+        schedule_reconnect();
+      }
+      co_return;
+    }
+    const cluster_node* probe_owner =
+        settings.probe_key.empty() ? nullptr : found->node_of(key_slot(settings.probe_key));
+    std::map<std::string, std::shared_ptr<connection>> kept;
+    for (const cluster_node& node : found->nodes) {
+      const std::string address = node.address();
+      auto existing = monitor_nodes.find(address);
+      if (existing != monitor_nodes.end()) {
+        kept.emplace(address, std::move(existing->second));
+        monitor_nodes.erase(existing);
+        continue;
+      }
+      kept.emplace(address,
+                   make_connection(io.get_executor(), true,
+                                   node_target{node.host, node.port,
+                                               probe_owner != nullptr && *probe_owner == node}));
+    }
+    for (const auto& [address, gone] : monitor_nodes) gone->close(call_outcome::down);
+    monitor_nodes = std::move(kept);
+    {
+      std::lock_guard lock(map_mutex);
+      map = std::move(found);
+    }
+    for (const auto& [address, node] : monitor_nodes) {
+      if (!node->ready()) node->open();
+    }
+  }
+
+  // A map that names a master for every slot (kept out of the coroutines' frames: GCC 12 cannot
+  // hold the slot array there).
+  static std::shared_ptr<const slot_map> whole_map(const reply& r, const std::string& asked) {
+    std::optional<slot_map> parsed = parse_cluster_slots(r, asked);
+    if (!parsed || !parsed->covers_all()) return nullptr;
+    return std::make_shared<const slot_map>(std::move(*parsed));
+  }
+
+  std::shared_ptr<const slot_map> current_map() {
+    std::lock_guard lock(map_mutex);
+    return map;
+  }
+
+  // A MOVED: that slot now goes to the named node, and the whole map is asked again.
+  void moved(const redirection& to) {
+    {
+      std::lock_guard lock(map_mutex);
+      if (map) {
+        auto updated = std::make_shared<slot_map>(*map);
+        updated->assign(to.slot, to.node);
+        map = std::move(updated);
+      }
+    }
+    if (refresh_requested.exchange(true)) return;
+    asio::post(io, [self = shared_from_this()] {
+      self->refresh_requested = false;
+      if (self->refresh_running || self->stopping) return;
+      self->refresh_running = true;
+      asio::co_spawn(self->io, self->refresh_map(), asio::detached);
+    });
+  }
+
+  asio::awaitable<void> refresh_map() {
+    co_await load_map(false, monitor_generation);
+    refresh_running = false;
+  }
+
+  static void submit_to(connection& link, const std::vector<std::string>& command, completion done,
+                        bool asking) {
+    // Both written in one go on the connection's executor: nothing comes between them.
+    if (asking) link.submit({"ASKING"}, [](call_outcome, std::optional<reply>) {});
+    link.submit(command, std::move(done));
+  }
+
+  // One command to one node: on the caller's own connection to it when that is up, through the
+  // monitor's connection to it while it is being made.
+  asio::awaitable<answer> send_node(const cluster_node& node, std::vector<std::string> args,
+                                    bool asking) {
+    const auto executor = co_await asio::this_coro::executor;
+    local_connection& local = local_for(executor);
+    if (!local.link) co_return answer{call_outcome::down, std::nullopt};
+    renew(local);
+    const std::string address = node.address();
+    std::shared_ptr<connection>& slot = local.nodes[address];
+    if (!slot) {
+      slot =
+          make_connection(local.link->executor(), false, node_target{node.host, node.port, false});
+    }
+    const std::shared_ptr<connection> link = slot;
+    if (link->ready()) {
+      detail::submit_fn on_link = [link, asking](const std::vector<std::string>& command,
+                                                 completion done) {
+        submit_to(*link, command, std::move(done), asking);
+      };
+      answer got =
+          co_await detail::exchange_on(link->executor(), std::move(args), std::move(on_link));
+      co_return got;
+    }
+    if (!link->opening()) asio::dispatch(link->executor(), [link] { link->open(); });
+    detail::submit_fn through_monitor = [self = shared_from_this(), address, asking](
+                                            const std::vector<std::string>& command,
+                                            completion done) {
+      const auto found = self->monitor_nodes.find(address);
+      if (found == self->monitor_nodes.end() || !found->second->ready()) {
+        return done(call_outcome::down, std::nullopt);
+      }
+      submit_to(*found->second, command, std::move(done), asking);
+    };
+    answer got = co_await detail::exchange_on(io.get_executor(), std::move(args),
+                                              std::move(through_monitor));
+    co_return got;
+  }
+
+  // At most this many redirections (MOVED, ASK, TRYAGAIN) per call; the last one's refusal is
+  // the call's answer (a MOVED storm takes Redis down as `moved`).
+  static constexpr int max_redirections = 3;
+
+  // One command to the master serving its key's slot, redirections followed.
+  asio::awaitable<answer> send_routed(std::vector<std::string> args) {
+    const std::optional<std::string_view> key = command_key(args);
+    std::optional<cluster_node> node;
+    if (const std::shared_ptr<const slot_map> known = current_map()) {
+      if (!key) {
+        if (!known->nodes.empty()) node = known->nodes.front();
+      } else if (const cluster_node* owner = known->node_of(key_slot(*key))) {
+        node = *owner;
+      }
+    }
+    if (!node) co_return answer{call_outcome::down, std::nullopt};
+    bool asking = false;
+    for (int hop = 0;; ++hop) {
+      answer got = co_await send_node(*node, args, asking);
+      if (got.first != call_outcome::ok || !got.second->is_error() || hop == max_redirections) {
+        co_return got;
+      }
+      if (got.second->text.starts_with("TRYAGAIN")) {
+        // A multi-key command while its slot moves: asked again a moment later.
+        asio::steady_timer pause(co_await asio::this_coro::executor,
+                                 std::max(std::chrono::milliseconds(1), settings.timeout / 10));
+        co_await pause.async_wait(asio::use_awaitable);
+        asking = false;
+        continue;
+      }
+      std::optional<redirection> to = parse_redirection(got.second->text);
+      if (!to) co_return got;
+      if (to->node.host.empty()) to->node.host = node->host;
+      if (!to->ask) moved(*to);
+      asking = to->ask;
+      node = to->node;
+    }
+  }
+
+  // A caller's connections are made again when Redis went down since they were.
+  void renew(local_connection& local) {
+    const std::uint64_t now = epoch.load();
+    if (local.epoch == now) return;
+    local.epoch = now;
+    const asio::any_io_executor executor = local.link->executor();
+    std::vector<std::shared_ptr<connection>> old = local.take_all();
+    asio::dispatch(executor, [old] {
+      for (const auto& link : old) link->close(call_outcome::down);
+    });
+    local.link = make_connection(executor, false);
   }
 
   // The calling thread's connection for `executor`'s context, made (or made again after Redis
@@ -365,16 +677,14 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   // One command: on the caller's own connection when it is up, through the monitor while it is
   // being made.
   asio::awaitable<answer> send(std::vector<std::string> args) {
+    if (cluster) {
+      answer routed = co_await send_routed(std::move(args));
+      co_return routed;
+    }
     const auto executor = co_await asio::this_coro::executor;
     local_connection& local = local_for(executor);
     if (!local.link) co_return answer{call_outcome::down, std::nullopt};
-    const std::uint64_t now = epoch.load();
-    if (local.epoch != now) {
-      asio::dispatch(local.link->executor(),
-                     [old = local.link] { old->close(call_outcome::down); });
-      local.link = make_connection(local.link->executor(), false);
-      local.epoch = now;
-    }
+    renew(local);
     if (local.link->ready()) {
       answer got = co_await local.link->exchange(std::move(args));
       co_return got;
@@ -407,7 +717,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     stopping = true;
     ready = false;
     reconnect_timer.cancel();
-    if (monitor) monitor->close(call_outcome::down);
+    close_monitors();
+    if (abort_ask) std::exchange(abort_ask, nullptr)();
   }
 };
 
@@ -430,20 +741,21 @@ client::~client() {
   // here (nothing else runs it then).
   const auto until = steady::now() + std::chrono::milliseconds(500);
   for (const auto& local : locals) {
-    std::shared_ptr<connection> link;
+    std::vector<std::shared_ptr<connection>> links;
     {
       std::lock_guard lock(locals_guard());
-      if (!local->link) continue;  // its io_context is gone, and the connection with it
+      if (!local->link) continue;  // its io_context is gone, and the connections with it
       if (local->owner != nullptr && local->owner->stopped()) {
-        local->link->close(call_outcome::down);
+        for (const auto& link : local->take_all()) link->close(call_outcome::down);
         continue;
       }
-      link = local->link;
+      links.push_back(local->link);
+      for (const auto& [address, node] : local->nodes) links.push_back(node);
     }
     auto closed = std::make_shared<std::promise<void>>();
     auto done = closed->get_future();
-    asio::dispatch(link->executor(), [link, closed] {
-      link->close(call_outcome::down);
+    asio::dispatch(links.front()->executor(), [links, closed] {
+      for (const auto& link : links) link->close(call_outcome::down);
       closed->set_value();
     });
     done.wait_until(until);

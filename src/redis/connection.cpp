@@ -20,11 +20,12 @@ using namespace asio::experimental::awaitable_operators;
 
 connection::connection(asio::any_io_executor executor,
                        std::shared_ptr<const connection_context> context, lost_fn lost,
-                       ready_fn ready)
+                       ready_fn ready, std::optional<node_target> target)
     : executor_(std::move(executor)),
       context_(std::move(context)),
       lost_(std::move(lost)),
       ready_fn_(std::move(ready)),
+      target_(std::move(target)),
       timer_(executor_) {}
 
 template <class F>
@@ -215,7 +216,7 @@ asio::awaitable<void> connection::hello(Stream& stream, std::string& problem, ca
     append_command(out, std::vector<std::string>{"SELECT", std::to_string(s.db)});
     steps.push_back(step::select);
   }
-  if (!s.probe_key.empty()) {
+  if (!s.probe_key.empty() && (!target_ || target_->probe)) {
     // Usable means writable: a replica, a user without write access to the prefix, or a
     // cluster node that does not own the key each answer this with an error.
     append_command(out, std::vector<std::string>{"SET", s.probe_key, "1", "PX", "10000"});
@@ -314,9 +315,9 @@ asio::awaitable<void> connection::set_up_steps(std::string& problem, call_outcom
   const client_settings& s = context_->settings;
   why = call_outcome::connection;
   tcp::resolver resolver(executor_);
-  std::string host = s.host;
-  std::string port = s.port;
-  if (!s.sentinel_master.empty()) {
+  std::string host = target_ ? target_->host : s.host;
+  std::string port = target_ ? target_->port : s.port;
+  if (!target_ && !s.sentinel_master.empty()) {
     std::optional<std::pair<std::string, std::string>> master = co_await ask_sentinels();
     if (!master) {
       problem = "no sentinel named the address of master " + s.sentinel_master;

@@ -31,6 +31,14 @@ struct connection_context {
   std::string tls_problem;
 };
 
+// A cluster node to connect to instead of the settings' address (or the sentinels' master); the
+// write probe only on the node that owns the probe key.
+struct node_target {
+  std::string host;
+  std::string port;
+  bool probe = false;
+};
+
 using answer = std::pair<call_outcome, std::optional<reply>>;
 using completion = std::function<void(call_outcome, std::optional<reply>)>;
 
@@ -48,7 +56,8 @@ class connection : public std::enable_shared_from_this<connection> {
   using ready_fn = std::function<void()>;
 
   connection(boost::asio::any_io_executor executor,
-             std::shared_ptr<const connection_context> context, lost_fn lost, ready_fn ready);
+             std::shared_ptr<const connection_context> context, lost_fn lost, ready_fn ready,
+             std::optional<node_target> target = std::nullopt);
 
   const boost::asio::any_io_executor& executor() const { return executor_; }
   bool ready() const { return ready_.load(std::memory_order_acquire); }
@@ -95,6 +104,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::shared_ptr<const connection_context> context_;
   lost_fn lost_;
   ready_fn ready_fn_;
+  std::optional<node_target> target_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> opening_{false};
   bool closed_ = false;

@@ -87,11 +87,22 @@ std::vector<redis::reply> exchange(unsigned short port,
 
 }  // namespace
 
+redis::client_settings test_client_settings() {
+  using namespace std::chrono_literals;
+  redis::client_settings s;
+  s.timeout = 500ms;
+  s.reconnect_min = 20ms;
+  s.reconnect_max = 100ms;
+  s.probe_key = "igw:writable:{probe}";
+  return s;
+}
+
 bool redis_server_available() { return ::access(server_binary, X_OK) == 0; }
 
-redis_process::redis_process(std::string password, std::vector<std::string> extra)
+redis_process::redis_process(std::string password, std::vector<std::string> extra,
+                             unsigned short port)
     : password_(std::move(password)), extra_(std::move(extra)) {
-  port_ = closed_port();
+  port_ = port != 0 ? port : closed_port();
   start();
 }
 

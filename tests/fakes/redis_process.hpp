@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include "image_gateway/redis/client.hpp"
 #include "image_gateway/redis/resp.hpp"
 
 namespace image_gateway::testing {
@@ -16,8 +17,9 @@ namespace image_gateway::testing {
 class redis_process {
  public:
   // `password` "": none (requirepass otherwise). `extra` are more redis-server arguments
-  // (e.g. --replicaof, the --tls-* ones).
-  explicit redis_process(std::string password = "", std::vector<std::string> extra = {});
+  // (e.g. --replicaof, the --tls-* ones). `port` 0: a free one.
+  explicit redis_process(std::string password = "", std::vector<std::string> extra = {},
+                         unsigned short port = 0);
   ~redis_process();
   redis_process(const redis_process&) = delete;
   redis_process& operator=(const redis_process&) = delete;
@@ -52,6 +54,10 @@ class redis_process {
   pid_t pid_ = -1;
   bool frozen_ = false;
 };
+
+// Client settings for tests (no address yet): a time-out generous for a loaded machine, a short
+// reconnect back-off, and the write probe.
+redis::client_settings test_client_settings();
 
 // True when redis-server is installed (the tests that need it say so when it is not).
 bool redis_server_available();

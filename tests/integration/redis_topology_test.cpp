@@ -58,13 +58,9 @@ class RedisTopologyTest : public ::testing::Test {
     if (runner.joinable()) runner.join();
   }
   static redis::client_settings settings_for(unsigned short port) {
-    redis::client_settings s;
+    redis::client_settings s = test_client_settings();
     s.host = "127.0.0.1";
     s.port = std::to_string(port);
-    s.timeout = 500ms;
-    s.reconnect_min = 20ms;
-    s.reconnect_max = 100ms;
-    s.probe_key = "igw:writable:{probe}";
     return s;
   }
   std::optional<redis::reply> call(redis::client& c, std::vector<std::string> args) {

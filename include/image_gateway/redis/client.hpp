@@ -38,6 +38,10 @@ struct client_settings {
   // refuses writes or goes away, and the next set-up asks again); `host`/`port` are not used.
   std::string sentinel_master;
   std::vector<std::pair<std::string, std::string>> sentinels;
+  // Redis Cluster: when not empty, these (host, port) are seed nodes, asked in turn for the slot
+  // map (CLUSTER SLOTS); each command goes to the master serving its first key's slot, MOVED and
+  // ASK followed. `host`/`port` are not used.
+  std::vector<std::pair<std::string, std::string>> cluster_seeds;
   // Written (with a short expiry) by every connection set-up, so that a server that cannot take
   // the gateway's writes (a replica, an ACL user without write access) is never taken as up.
   // "" : no probe.
