@@ -162,9 +162,12 @@ net::awaitable<transfer_outcome> transfer(const fetch_context& context, const st
   if (context.observe) context.observe("ok", response.body.size(), response.elapsed);
   if (context.memo != nullptr && status == 200) {
     const cache_headers headers(response);
+    // Remembered when it has validators (to revalidate later) or freshness (to be used without
+    // asking within it); with freshness alone, once stale it is fetched again in full.
     image.revalidate_with = revalidatable(headers.answer());
-    if (image.revalidate_with) {
-      image.fresh_until = fresh_until(headers.answer(), rules.settings.max_fresh_s);
+    image.fresh_until = fresh_until(headers.answer(), rules.settings.max_fresh_s);
+    if (!image.revalidate_with && image.fresh_until != steady_time{}) {
+      image.revalidate_with = validators{};
     }
   }
   image.sha256_hex = std::move(response.body_sha256);
@@ -182,8 +185,9 @@ net::awaitable<result<fetched_image>> fetch_once(const fetch_context& context,
   if (context.memo != nullptr) {
     remembered = context.memo->find(url, kind, std::chrono::steady_clock::now());
   }
-  // Validators are worth sending only when a 304 can be answered from the upload cache.
-  if (remembered && cached_id && cached_id(remembered->sha256_hex)) {
+  // Validators are worth sending only when there are some and a 304 can be answered from the
+  // upload cache.
+  if (remembered && !remembered->sent.empty() && cached_id && cached_id(remembered->sha256_hex)) {
     transfer_outcome outcome =
         co_await transfer(context, url, kind, max_bytes, deadline, &remembered->sent);
     if (outcome.not_modified) {

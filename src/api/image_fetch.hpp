@@ -29,7 +29,8 @@ struct fetched_image {
   bool fresh = false;
   std::optional<remembered_image> remembered;
   std::optional<std::string> picture_id;
-  // A 200 that may be revalidated later: remember these once the image passed every check.
+  // A 200 worth remembering once the image passed every check: its validators, empty when only
+  // its freshness makes it worth remembering (used within it, fetched in full after).
   std::optional<validators> revalidate_with;
   // Until when a 200 or a 304 may be used without asking again (the default: not at all),
   // capped by fetch.max_fresh_s.

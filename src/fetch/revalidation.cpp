@@ -238,17 +238,21 @@ std::optional<remembered_image> revalidation_memo::find(std::string_view url, im
 
 void revalidation_memo::remember(std::string_view url, image_kind kind, remembered_image image,
                                  clock::time_point now) {
-  if (max_entries_ == 0 || image.sent.empty()) return;
+  if (max_entries_ == 0) return;
+  // Without validators it is worth something only while fresh, and kept no longer.
+  const clock::time_point expires_at =
+      image.sent.empty() ? std::min(image.fresh_until, now + max_age_) : now + max_age_;
+  if (expires_at <= now) return;
   std::string key = key_of(url, kind);
   const std::lock_guard lock(mutex_);
   if (const auto found = index_.find(key); found != index_.end()) {
     const auto it = found->second;
     it->image = std::move(image);
-    it->expires_at = now + max_age_;
+    it->expires_at = expires_at;
     lru_.splice(lru_.begin(), lru_, it);
     return;
   }
-  lru_.push_front(entry{key, std::move(image), now + max_age_});
+  lru_.push_front(entry{key, std::move(image), expires_at});
   index_.emplace(std::move(key), lru_.begin());
   while (lru_.size() > max_entries_) {
     index_.erase(lru_.back().key);

@@ -329,6 +329,39 @@ TEST_F(RevalidationTest, WithinItsFreshnessAnImageIsAnsweredWithoutAskingTheOrig
       std::string::npos);
 }
 
+TEST_F(RevalidationTest, MaxAgeWithoutValidatorsIsFreshThenFetchedInFull) {
+  origin.set_headers("/big.png", {{"Cache-Control", "max-age=1"}});
+  origin.honour_validators("/big.png");
+  start();
+  const json first = ok(body("/big.png"), "miss");
+  EXPECT_EQ(ok(body("/big.png"), "hit"), first);  // within the second
+  EXPECT_EQ(origin.hits("/big.png"), 1u);         // no origin contact
+  EXPECT_EQ(fetches("fresh"), 1);
+  std::this_thread::sleep_for(1100ms);
+  // Stale with nothing to revalidate with: fetched again as a new image, unconditionally.
+  const auto again = post_images(*gateway, body("/big.png"));
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(origin.hits("/big.png"), 2u);
+  EXPECT_EQ(origin.validators_seen("/big.png"), (std::vector<std::string>{"", ""}));
+  EXPECT_EQ(fetches("ok"), 2);
+  EXPECT_EQ(fetches("not_modified"), 0);
+  EXPECT_GT(last_bytes_fetched(), 0);
+  // And that fetch's max-age makes it fresh again.
+  ok(body("/big.png"), "hit");
+  EXPECT_EQ(origin.hits("/big.png"), 2u);
+  EXPECT_EQ(fetches("fresh"), 2);
+}
+
+TEST_F(RevalidationTest, NoFreshnessAndNoValidatorsIsFetchedEveryTime) {
+  origin.set_headers("/big.png", {{"Cache-Control", "public"}});
+  start();
+  ok(body("/big.png"), "miss");
+  const auto again = post_images(*gateway, body("/big.png"));
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(origin.hits("/big.png"), 2u);
+  EXPECT_EQ(fetches("fresh"), 0);
+}
+
 TEST_F(RevalidationTest, NoCacheIsRevalidatedWithA304) {
   serve_cacheable("/big.png", "\"b1\"", "no-cache, max-age=3600");
   start();

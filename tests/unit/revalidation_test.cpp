@@ -224,12 +224,37 @@ TEST(RevalidationMemo, RemembersPerUrlAndKind) {
   EXPECT_FALSE(memo.find("http://o/a.png", image_kind::big, now));
 }
 
-TEST(RevalidationMemo, NothingWithoutValidators) {
+TEST(RevalidationMemo, NothingWithoutValidatorsOrFreshness) {
   revalidation_memo memo(10);
   const auto now = revalidation_memo::clock::now();
   memo.remember("u", image_kind::big, image("d", ""), now);
   EXPECT_FALSE(memo.find("u", image_kind::big, now));
+  remembered_image stale = image("d", "");
+  stale.fresh_until = now;  // already stale
+  memo.remember("u", image_kind::big, stale, now);
+  EXPECT_FALSE(memo.find("u", image_kind::big, now));
   EXPECT_EQ(memo.size(), 0u);
+}
+
+TEST(RevalidationMemo, FreshnessAloneIsRememberedUntilItEnds) {
+  revalidation_memo memo(10);
+  const auto now = revalidation_memo::clock::now();
+  remembered_image fresh = image("d", "");
+  fresh.fresh_until = now + 60s;
+  fresh.fresh_for = "app|fit";
+  memo.remember("u", image_kind::big, fresh, now);
+  const auto found = memo.find("u", image_kind::big, now + 59s);
+  ASSERT_TRUE(found);
+  EXPECT_TRUE(found->sent.empty());
+  EXPECT_EQ(found->fresh_until, now + 60s);
+  EXPECT_EQ(found->fresh_for, "app|fit");
+  // Nothing to revalidate with: gone once stale, where one with validators stays for a day.
+  EXPECT_FALSE(memo.find("u", image_kind::big, now + 60s));
+  EXPECT_EQ(memo.size(), 0u);
+  remembered_image validated = image("d");
+  validated.fresh_until = now + 60s;
+  memo.remember("u", image_kind::big, validated, now);
+  EXPECT_TRUE(memo.find("u", image_kind::big, now + 60s));
 }
 
 TEST(RevalidationMemo, EntriesExpireAfterAtMost24Hours) {

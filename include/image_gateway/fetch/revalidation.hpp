@@ -80,7 +80,8 @@ class revalidation_memo {
 
   std::optional<remembered_image> find(std::string_view url, image_kind kind,
                                        clock::time_point now);
-  // Replaces what was remembered for the URL and kind; its age starts at `now`.
+  // Replaces what was remembered for the URL and kind; its age starts at `now`. An image
+  // without validators is remembered only until its fresh_until (nothing when already stale).
   void remember(std::string_view url, image_kind kind, remembered_image image,
                 clock::time_point now);
   void forget(std::string_view url, image_kind kind);
