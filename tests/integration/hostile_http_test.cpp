@@ -24,13 +24,7 @@
 
 // The sanitizers' runtime needs descriptors of its own: with none left to the process it reports
 // (and then hangs) from inside the server. The descriptor test runs in the other builds.
-#if defined(__SANITIZE_ADDRESS__)
-#define IGW_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define IGW_SANITIZED 1
-#endif
-#endif
+#include "support/sanitized.hpp"
 
 namespace image_gateway::testing {
 namespace {
