@@ -1,17 +1,8 @@
 #include "image_gateway/image/fit_types.hpp"
 
+#include "image_gateway/util/strings.hpp"
+
 namespace image_gateway {
-
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 std::optional<fit_mode> parse_fit(std::string_view text) {
   if (text == "none") return fit_mode::none;

@@ -110,16 +110,12 @@ std::string form_url_encode(std::string_view value) {
   return out;
 }
 
-namespace {
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
-
-}  // namespace
 
 std::optional<std::string> form_url_decode(std::string_view text) {
   std::string out;

@@ -24,6 +24,8 @@ std::string form_url_encode(std::string_view value);
 // application/x-www-form-urlencoded decoding of one name or value: "+" is a space, "%XX" the
 // byte XX (hex digits of either case); nullopt when a '%' is not followed by two hex digits.
 std::optional<std::string> form_url_decode(std::string_view text);
+// The value of one hexadecimal digit (either case), or -1.
+int hex_value(char c);
 // A whole application/x-www-form-urlencoded text (a body, or a query string) as decoded
 // name/value pairs in order: pairs split on '&', empty ones skipped, a pair without '=' has an
 // empty value; nullopt when any name or value does not decode.
