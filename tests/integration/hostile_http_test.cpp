@@ -21,6 +21,7 @@
 #include "fakes/raw_origin.hpp"
 #include "fakes/test_servers.hpp"
 #include "image_gateway/util/sample_images.hpp"
+#include "support/gateway_fixture.hpp"
 
 // The sanitizers' runtime needs descriptors of its own: with none left to the process it reports
 // (and then hangs) from inside the server. The descriptor test runs in the other builds.
@@ -69,19 +70,7 @@ std::string multipart_head(std::string_view extra) {
          std::string(extra) + "\r\n";
 }
 
-class HostileHttpTest : public ::testing::Test {
- protected:
-  config settings() { return test_config(oppo.base_url()); }
-  gateway_under_test& start(config c) {
-    gateway = std::make_unique<gateway_under_test>(std::move(c));
-    return *gateway;
-  }
-  gateway_under_test& start() { return start(settings()); }
-
-  fake_oppo_server oppo;
-  fake_origin origin;
-  std::unique_ptr<gateway_under_test> gateway;
-};
+class HostileHttpTest : public gateway_fixture {};
 
 // ------------------------------------------------------------ nothing before credentials
 

@@ -10,6 +10,7 @@
 #include "fakes/raw_origin.hpp"
 #include "fakes/test_servers.hpp"
 #include "image_gateway/util/sample_images.hpp"
+#include "support/gateway_fixture.hpp"
 
 namespace image_gateway::testing {
 namespace {
@@ -27,19 +28,7 @@ bool answers_healthz(abuse_client& client) {
   return answered;
 }
 
-class ServerAbuseTest : public ::testing::Test {
- protected:
-  config settings() { return test_config(oppo.base_url()); }
-  gateway_under_test& start(config c) {
-    gateway = std::make_unique<gateway_under_test>(std::move(c));
-    return *gateway;
-  }
-  gateway_under_test& start() { return start(settings()); }
-
-  fake_oppo_server oppo;
-  fake_origin origin;
-  std::unique_ptr<gateway_under_test> gateway;
-};
+class ServerAbuseTest : public gateway_fixture {};
 
 TEST_F(ServerAbuseTest, HeaderBlockOver8KiBGets431) {
   auto& gw = start();
