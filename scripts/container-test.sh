@@ -120,6 +120,19 @@ start_stack() { # service...
     (($(date +%s) - t < 30)) || fail "service names do not resolve in the stack's network (podman network backend: $backend); see scripts/container-setup.sh"
     sleep 1
   done
+  # Every replica resolves the names it depends on. Debian's aardvark-dns 1.4 drops the first
+  # queries from a container that joins while it reloads, and glibc retries on the same socket,
+  # so a lookup can hang 10–20 s (seen: 3 of 7 fresh stacks); each getent here is a new lookup.
+  local replica name
+  for replica in "$@"; do
+    [[ $replica == gateway-* ]] || continue
+    for name in "$@"; do
+      [[ $name == gateway-* ]] && continue
+      until timeout 3 podman exec "$(ctr "$replica")" getent ahostsv4 "$name" >/dev/null 2>&1; do
+        (($(date +%s) - t < 60)) || fail "$replica cannot resolve $name after 60 s (aardvark-dns)"
+      done
+    done
+  done
   # podman runs health checks only when asked (no systemd timers here): run each one until it
   # passes.
   for service in "$@"; do
@@ -239,7 +252,7 @@ if [[ $cluster_check != off ]]; then
   }
   for replica in gateway-1 gateway-2 gateway-3; do
     until redis_up "$replica"; do
-      (($(date +%s) - t < 30)) || fail "$replica: image_gateway_redis_up is not 1 after 30 s on the cluster"
+      (($(date +%s) - t < 60)) || fail "$replica: image_gateway_redis_up is not 1 after 60 s on the cluster"
       sleep 1
     done
   done
