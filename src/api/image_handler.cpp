@@ -421,9 +421,10 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
   // {"big_picture_id":…,"small_picture_id":…}: written straight, big before small as the
   // jobs are (no JSON tree per answer).
   api_response response;
+  response.body.reserve(96);  // two ids and their names, in one allocation
   json_writer body(response.body);
   body.begin_object();
-  for (const image_job& job : jobs) body.member(id_field(job.kind), *job.picture_id);
+  for (const image_job& job : jobs) body.member(json_key(id_field(job.kind)), *job.picture_id);
   body.end_object();
   trace.cache = to_upload.empty() ? "hit" : "miss";
   response.with_header("X-Cache", trace.cache);

@@ -91,9 +91,9 @@ void logger::write(log_level level, std::string_view message, const json& fields
     for (const auto& [key, value] : fields.items()) {
       if (key == "time" || key == "level" || key == "msg") continue;  // keep keys unique
       if (value.is_string()) {
-        writer.member(key, value.get_ref<const std::string&>());
+        writer.member(json_key(key), value.get_ref<const std::string&>());
       } else {
-        writer.member_raw(key, dump(value));
+        writer.member_raw(json_key(key), dump(value));
       }
     }
   } else if (!fields.is_null()) {

@@ -1,5 +1,7 @@
 #include "image_gateway/log/json_writer.hpp"
 
+#include "image_gateway/util/byte_scan.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -97,7 +99,7 @@ TEST(JsonWriter, ObjectsWithEveryKindOfMember) {
   writer.member("nan", std::numeric_limits<double>::quiet_NaN());
   writer.member("yes", true);
   writer.member_raw("raw", R"([1,{"a":null}])");
-  writer.member("k\"ey\n", "x");
+  writer.member(json_key(std::string_view("k\"ey\n")), "x");  // a key from data is escaped
   writer.end_object();
   EXPECT_EQ(out.find("\"whole\":3.0"), out.find("\"whole\"")) << out;
   const json parsed = json::parse(out);
@@ -120,6 +122,52 @@ TEST(JsonWriter, DoublesRoundTripLikeNlohmann) {
     json_writer::append_number(out, value);
     EXPECT_EQ(json::parse(out).get<double>(), value) << out;
     EXPECT_EQ(out, json(value).dump()) << value;
+  }
+}
+
+TEST(JsonWriter, DecimalsAreExactWithoutTrailingZeros) {
+  const auto decimal = [](std::int64_t value, int decimals) {
+    std::string out;
+    json_writer writer(out);
+    writer.begin_object();
+    writer.member_decimal("v", value, decimals);
+    writer.end_object();
+    return out;
+  };
+  EXPECT_EQ(decimal(12088, 6), R"({"v":0.012088})");
+  EXPECT_EQ(decimal(12000, 6), R"({"v":0.012})");
+  EXPECT_EQ(decimal(1500000, 6), R"({"v":1.5})");
+  EXPECT_EQ(decimal(3000000, 6), R"({"v":3.0})");  // stays a float, as nlohmann writes it
+  EXPECT_EQ(decimal(7, 6), R"({"v":0.000007})");
+  EXPECT_EQ(decimal(0, 3), R"({"v":0.0})");
+  EXPECT_EQ(decimal(-1250, 3), R"({"v":-1.25})");
+  EXPECT_EQ(decimal(42, 0), R"({"v":42})");
+  EXPECT_EQ(decimal(std::numeric_limits<std::int64_t>::min(), 9), R"({"v":-9223372036.854775808})");
+  // The same value nlohmann reads back.
+  EXPECT_EQ(json::parse(decimal(123456789, 6)).at("v").get<double>(), 123.456789);
+}
+
+// Every position of a special byte inside and across the eight-byte words the scan reads.
+TEST(JsonWriter, SpecialBytesAreFoundAtEveryPositionOfAWord) {
+  for (std::size_t length = 1; length <= 24; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      for (const char special : {'"', '\\', '\n', '\x01', '\x1f', '\x80', '\xff'}) {
+        std::string text(length, 'a');
+        text[at] = special;
+        EXPECT_EQ(json_plain_end(text, 0), at) << length << " " << at << " " << int(special);
+        EXPECT_EQ(json_plain_end(text, at + 1), length);
+      }
+      std::string line(length, 'x');
+      EXPECT_FALSE(has_line_break(line));
+      line[at] = '\r';
+      EXPECT_TRUE(has_line_break(line)) << length << " " << at;
+      line[at] = '\n';
+      EXPECT_TRUE(has_line_break(line)) << length << " " << at;
+    }
+  }
+  for (int c = 0; c < 256; ++c) {
+    const std::string word(8, static_cast<char>(c));
+    EXPECT_EQ(json_plain_end(word, 0) == 8, json_plain(static_cast<unsigned char>(c))) << c;
   }
 }
 

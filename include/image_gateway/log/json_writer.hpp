@@ -6,6 +6,23 @@
 
 namespace image_gateway {
 
+// A member's name. A string literal in the code is taken as it is (it must be plain ASCII
+// without '"' or '\\': no scan, no escaping); any other text is escaped like a value.
+class json_key {
+ public:
+  template <std::size_t N>
+  constexpr json_key(const char (&literal)[N])  // NOLINT(google-explicit-constructor)
+      : name_(literal, N - 1), literal_(true) {}
+  constexpr explicit json_key(std::string_view name) : name_(name), literal_(false) {}
+
+  constexpr std::string_view name() const { return name_; }
+  constexpr bool literal() const { return literal_; }
+
+ private:
+  std::string_view name_;
+  bool literal_;
+};
+
 // Appends JSON text to a string the caller owns (and reuses): no tree is built, nothing is
 // allocated once the string has grown. Strings are escaped so that any bytes stay on one line
 // and parse back: '"', '\\' and control characters are escaped (\n, \t, \u001f, ...), invalid
@@ -24,22 +41,25 @@ class json_writer {
   void continue_object() { first_ = false; }
 
   // "key":value members; each adds the comma before it when needed.
-  void member(std::string_view key, std::string_view value);
-  void member(std::string_view key, const char* value) { member(key, std::string_view(value)); }
-  void member(std::string_view key, std::int64_t value);
-  void member(std::string_view key, int value) { member(key, static_cast<std::int64_t>(value)); }
-  void member(std::string_view key, std::uint64_t value);
-  void member(std::string_view key, double value);
-  void member(std::string_view key, bool value);
+  void member(json_key key, std::string_view value);
+  void member(json_key key, const char* value) { member(key, std::string_view(value)); }
+  void member(json_key key, std::int64_t value);
+  void member(json_key key, int value) { member(key, static_cast<std::int64_t>(value)); }
+  void member(json_key key, std::uint64_t value);
+  void member(json_key key, double value);
+  void member(json_key key, bool value);
+  // value / 10^decimals as a JSON number, without trailing zeros (12088, 6 -> 0.012088): a
+  // duration counted in integer units costs no floating-point formatting. decimals <= 9.
+  void member_decimal(json_key key, std::int64_t value, int decimals);
   // A member whose value is JSON text already (e.g. nlohmann's dump of a nested value).
-  void member_raw(std::string_view key, std::string_view json_text);
+  void member_raw(json_key key, std::string_view json_text);
 
   // Pieces, for callers that build something other than a flat object.
   static void append_string(std::string& out, std::string_view text);  // with the quotes
   static void append_number(std::string& out, double value);  // like nlohmann: 1.0, null for NaN
 
  private:
-  void key(std::string_view name);
+  void key(json_key name);
   std::string& out_;
   bool first_ = true;
 };
