@@ -107,7 +107,8 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
         net::co_spawn(executor, refuse_over_capacity(std::move(socket)), net::detached);
         continue;
       }
-      auto handle = std::make_shared<session_handle>(session_handle{executor});
+      auto handle = std::make_shared<session_handle>();
+      handle->executor = executor;
       {
         std::lock_guard lock(state->sessions_mutex);
         state->sessions.insert(handle);
@@ -115,14 +116,16 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
       ++state->open_connections;
       if (state->hooks.connections_changed) state->hooks.connections_changed(+1);
       net::co_spawn(executor, run_session(state, std::move(socket), handle),
-                    [state = state, handle](std::exception_ptr) {
-                      {
-                        std::lock_guard lock(state->sessions_mutex);
-                        state->sessions.erase(handle);
-                      }
-                      --state->open_connections;
-                      if (state->hooks.connections_changed) state->hooks.connections_changed(-1);
-                    });
+                    net::bind_cancellation_slot(handle->cancel.slot(),
+                                                [state = state, handle](std::exception_ptr) {
+                                                  {
+                                                    std::lock_guard lock(state->sessions_mutex);
+                                                    state->sessions.erase(handle);
+                                                  }
+                                                  --state->open_connections;
+                                                  if (state->hooks.connections_changed)
+                                                    state->hooks.connections_changed(-1);
+                                                }));
     }
   }
 

@@ -2,8 +2,10 @@
 // write the answer, repeat while keep-alive. Client sockets are read and written only in server/.
 #include <algorithm>
 #include <array>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <cerrno>
 #include <limits>
+
+#include <sys/socket.h>
 
 #include "connection_deadline.hpp"
 #include "image_gateway/api/multipart_form.hpp"
@@ -11,35 +13,19 @@
 #include "image_gateway/server/message_framing.hpp"
 #include "image_gateway/server/request_target.hpp"
 #include "linger.hpp"
+#include "request_reader.hpp"
 #include "server_state.hpp"
 #include "wire_response.hpp"
 
 namespace image_gateway {
 namespace {
 
-using namespace boost::asio::experimental::awaitable_operators;
 constexpr auto no_throw = net::as_tuple(net::use_awaitable);
 
-using request_parser = http::request_parser<http::string_body>;
+using request_parser = request_reader;
 
-// The request as the handlers see it; its target is `origin` (origin_form of the one sent).
-api_request to_api_request(const http::request<http::string_body>& message, origin_target origin,
-                           std::string remote) {
-  api_request request;
-  request.method = std::string(message.method_string());
-  request.target = std::move(origin.target);
-  request.path = std::move(origin.path);
-  request.headers.reserve(8);
-  for (const auto& field : message) {
-    std::string name(field.name_string());
-    for (char& c : name) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');  // ASCII, no locale lookup
-    }
-    request.headers.emplace_back(std::move(name), std::string(field.value()));
-  }
-  request.remote_address = std::move(remote);
-  return request;
-}
+// Answers up to this size are written as one piece (write_answer).
+constexpr std::size_t small_answer_bytes = 16 * 1024;
 
 // What a log line about a request says of it once its parts moved into the handler.
 api_request outline_of(const api_request& request) {
@@ -68,26 +54,60 @@ bool is_client_gone(const beast::error_code& ec) {
          ec == net::error::broken_pipe;
 }
 
-// Resolves when the client resets the connection while its request is being handled. An end of
-// stream is a half-close (shutdown(SHUT_WR) after a whole request: RFC 9112 9.6 lets a client
-// do that and wait for the answer), so it does not cancel the handler; it sets `half_closed`.
-// Data that arrives meanwhile (a pipelined request) stays in the buffer. Either way this then
-// waits to be cancelled.
-net::awaitable<void> watch_for_disconnect(tcp::socket& socket, beast::flat_buffer& buffer,
-                                          bool& half_closed) {
-  const auto [ec, n] = co_await socket.async_read_some(buffer.prepare(4096), no_throw);
-  if (ec == net::error::eof) {
-    half_closed = true;
-  } else if (ec) {
-    co_return;  // reset: gone, the handler is cancelled by the || below
-  } else {
-    buffer.commit(n);
+// Watches a client while its request is handled. A reset cancels the handler (through
+// `cancel`); an end of stream is a half-close (shutdown(SHUT_WR) after a whole request: RFC
+// 9112 9.6 lets a client do that and wait for the answer), which does not; bytes of a pipelined
+// request stay unread for the next request. One wait for readability with a plain callback: no
+// coroutine and no parallel group (awaiting the handler `|| a watcher` was a fifth of the CPU
+// of a fresh hit).
+class disconnect_watch {
+ public:
+  disconnect_watch(tcp::socket& socket, net::cancellation_signal& cancel)
+      : state_(std::make_shared<state>(state{&socket, &cancel})) {
+    arm(state_);
   }
-  net::steady_timer forever(co_await net::this_coro::executor,
-                            net::steady_timer::time_point::max());
-  // Ends when cancelled because the handler finished; the caller ignores this branch then.
-  co_await forever.async_wait(no_throw);
-}
+  ~disconnect_watch() {
+    state_->over = true;  // the callback, cancelled below, touches nothing any more
+    boost::system::error_code ignored;
+    state_->socket->cancel(ignored);  // nothing else waits on the socket while a handler runs
+  }
+  disconnect_watch(const disconnect_watch&) = delete;
+  disconnect_watch& operator=(const disconnect_watch&) = delete;
+
+  bool client_gone() const { return state_->gone; }
+  bool half_closed() const { return state_->half_closed; }
+
+ private:
+  struct state {
+    tcp::socket* socket;
+    net::cancellation_signal* cancel;
+    bool over = false;
+    bool gone = false;
+    bool half_closed = false;
+  };
+
+  static void arm(std::shared_ptr<state> s) {
+    tcp::socket& socket = *s->socket;
+    socket.async_wait(tcp::socket::wait_read, [s = std::move(s)](boost::system::error_code ec) {
+      if (s->over || ec) return;
+      char byte;
+      const ssize_t n = ::recv(s->socket->native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n > 0) return;  // a pipelined request: read once this one is answered
+      if (n == 0) {
+        s->half_closed = true;
+        return;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+        arm(s);
+        return;
+      }
+      s->gone = true;  // reset: the handler's work is for nobody now
+      s->cancel->emit(net::cancellation_type::terminal);
+    });
+  }
+
+  std::shared_ptr<state> state_;
+};
 
 class session {
  public:
@@ -99,6 +119,10 @@ class session {
         handle_(std::move(handle)) {
     remote_ = remote_of(socket_);
     handle_->socket = &socket_;
+    // Answers are first written synchronously (write_answer); a full send buffer must then say
+    // would_block instead of blocking the I/O thread.
+    boost::system::error_code ignored;
+    socket_.non_blocking(true, ignored);
   }
 
   ~session() { handle_->socket = nullptr; }
@@ -157,82 +181,124 @@ class session {
     }
   }
 
+  // What the header block says about the exchange, settled before anything else is decided.
+  struct exchange {
+    unsigned version = 11;
+    bool keep_alive = false;
+    bool head_only = false;
+    bool expects_continue = false;
+  };
+
+  // A refusal decided on the header block alone.
+  struct header_refusal {
+    int status;
+    std::string reason;
+  };
+
   // Reads, screens, handles and answers one request; false when the connection must end.
+  // Split in steps: a coroutine's frame holds every temporary of every co_await in it, and a
+  // frame over ~1 KiB is a malloc and a free per request (Asio recycles only smaller ones).
   net::awaitable<bool> serve_one() {
-    const server_limits& limits = this->limits();
     // The header block, within header_timeout of its first byte (slowloris).
-    request_parser parser;
-    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    request_parser& parser = parser_.emplace(request_, raw_target_);
+    parser.header_limit(static_cast<std::uint32_t>(limits().max_header_bytes));
     // No body limit while the header is read: Beast would refuse a large Content-Length in the
     // middle of the header block, before the fields that decide the answer (route, auth) are
-    // all in. It is checked below, with the whole header, and set before the body is read.
+    // all in. It is checked with the whole header, and set before the body is read.
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    deadline_.expire_after(limits.header_timeout);
+    deadline_.expire_after(limits().header_timeout);
     if (const auto ec = co_await read_into(parser, message_part::header); ec) {
-      if (ec == http::error::header_limit) {
-        co_await refuse(431, unread(),
-                        "request header block is larger than " +
-                            std::to_string(limits.max_header_bytes) + " bytes");
-      } else if (deadline_.timed_out()) {
-        // slowloris: closed without an answer
-      } else if (is_client_gone(ec)) {
-        client_gone(unread());
-      } else {
-        co_await refuse(400, unread(), "malformed HTTP request: " + ec.message());
-      }
+      co_await refuse_unread_header(ec);
       co_return false;
     }
-
-    const auto& header = parser.get();
-    auto origin = origin_form(header.target());
-    if (!origin) {
-      api_request nameless = unread();  // the target is neither logged nor repeated
-      nameless.method = std::string(header.method_string());
-      co_await refuse(400, nameless, std::string(userinfo_in_target_detail));
+    exchange ex;
+    if (auto refusal = take_header(parser, ex)) {
+      co_await refuse(refusal->status, request_, std::move(refusal->reason));
       co_return false;
     }
-    api_request request = to_api_request(header, std::move(*origin), remote_);
-    // Where this request ends decides what the next bytes are: settled before anything else.
-    if (auto problem = framing_problem(header.version(), request.headers)) {
-      co_await refuse(400, request, *problem);
-      co_return false;
-    }
-    const bool keep_alive = header.keep_alive();
-    const unsigned version = header.version();
-    const bool head_only = header.method() == http::verb::head;
-    // Never to an HTTP/1.0 client, which does not know the interim answer (RFC 9110 15.2).
-    const bool expects_continue =
-        version >= 11 && beast::iequals(header[http::field::expect], "100-continue");
-
     // Route, credentials, rate limit: decided on the header, before a body byte is read or
     // invited. A refused body is skipped when small and declared, else the connection closes.
     if (state_->hooks.screen) {
-      screen_result screened = state_->hooks.screen(request);
+      screen_result screened = state_->hooks.screen(request_);
       if (auto* pending = std::get_if<net::awaitable<std::optional<api_response>>>(&screened)) {
         // A shared rate limit asks Redis (bounded by its own timeouts): the header deadline
         // still runs, and no body byte is read or invited meanwhile.
         screened = co_await std::move(*pending);
       }
-      if (auto answer = std::get<std::optional<api_response>>(std::move(screened))) {
-        const std::uint64_t declared = parser.content_length().value_or(0);
-        const bool skip =
-            !expects_continue && !parser.chunked() && declared <= max_skipped_body_bytes;
-        const bool stay = skip && staying(keep_alive);
-        if (!co_await write_answer(std::move(*answer), version, stay, head_only)) co_return false;
-        if (!stay) {
-          refused_ = !skip || declared > 0;  // a body may be on its way: drain before closing
-          co_return false;
-        }
-        co_return co_await skip_body(declared);
+      if (auto& answer = std::get<std::optional<api_response>>(screened)) {
+        co_return co_await answer_on_header(std::move(*answer), ex);
       }
     }
+    co_return co_await serve_admitted(ex);
+  }
 
+  // The header block could not be read: answered when there is something to say.
+  net::awaitable<void> refuse_unread_header(beast::error_code ec) {
+    if (ec == http::error::header_limit) {
+      co_await refuse(431, unread(),
+                      "request header block is larger than " +
+                          std::to_string(limits().max_header_bytes) + " bytes");
+    } else if (deadline_.timed_out()) {
+      // slowloris: closed without an answer
+    } else if (is_client_gone(ec)) {
+      client_gone(unread());
+    } else {
+      co_await refuse(400, unread(), "malformed HTTP request: " + ec.message());
+    }
+  }
+
+  // Fills request_ and `ex` from the parsed header block; a refusal when its target or its
+  // framing cannot be served (request_ then holds what may be logged of it).
+  std::optional<header_refusal> take_header(const request_parser& parser, exchange& ex) {
+    auto origin = origin_form(parser.target());
+    if (!origin) {
+      std::string method = std::move(request_.method);
+      request_ = unread();  // the target is neither logged nor repeated
+      request_.method = std::move(method);
+      return header_refusal{400, std::string(userinfo_in_target_detail)};
+    }
+    request_.target = std::move(origin->target);
+    request_.path = std::move(origin->path);
+    request_.remote_address = remote_;
+    request_.admission.reset();
+    // Where this request ends decides what the next bytes are: settled before anything else.
+    if (auto problem = framing_problem(parser.version(), request_.headers)) {
+      return header_refusal{400, std::move(*problem)};
+    }
+    ex.keep_alive = parser.keep_alive();
+    ex.version = parser.version();
+    ex.head_only = parser.method() == http::verb::head;
+    // Never to an HTTP/1.0 client, which does not know the interim answer (RFC 9110 15.2).
+    ex.expects_continue =
+        ex.version >= 11 && beast::iequals(request_.header("expect"), "100-continue");
+    return std::nullopt;
+  }
+
+  // Answers a request refused on its header; its body, when small and declared, is skipped so
+  // that the connection can go on.
+  net::awaitable<bool> answer_on_header(api_response answer, const exchange& ex) {
+    const std::uint64_t declared = parser_->content_length().value_or(0);
+    const bool skip =
+        !ex.expects_continue && !parser_->chunked() && declared <= max_skipped_body_bytes;
+    const bool stay = skip && staying(ex.keep_alive);
+    if (!co_await write_answer(std::move(answer), ex.version, stay, ex.head_only)) co_return false;
+    if (!stay) {
+      refused_ = !skip || declared > 0;  // a body may be on its way: drain before closing
+      co_return false;
+    }
+    co_return co_await skip_body(declared);
+  }
+
+  // Reads the body of an admitted request, hands it to the handler and writes its answer.
+  net::awaitable<bool> serve_admitted(const exchange& ex) {
+    request_parser& parser = *parser_;
+    const server_limits& limits = this->limits();
     // Image bytes in a multipart/form-data body get their own, larger limit.
-    const std::size_t body_limit = is_multipart_form_data(request.header("content-type"))
+    const std::size_t body_limit = is_multipart_form_data(request_.header("content-type"))
                                        ? limits.max_body_multipart_bytes
                                        : limits.max_body_bytes;
     if (parser.content_length() && *parser.content_length() > body_limit) {
-      co_await refuse(413, request);  // refused before reading the body
+      co_await refuse(413, request_);  // refused before reading the body
       co_return false;
     }
     parser.body_limit(body_limit);  // a chunked body is counted as it is read
@@ -241,10 +307,10 @@ class session {
     body_budget_share budget(state_->buffered_body_bytes);
     if (!budget.take(parser.content_length().value_or(parser.chunked() ? body_limit : 0),
                      limits.max_buffered_body_bytes)) {
-      co_await refuse(503, request, std::string(shed_max_buffered_body_bytes));
+      co_await refuse(503, request_, std::string(shed_max_buffered_body_bytes));
       co_return false;
     }
-    if (expects_continue) {
+    if (ex.expects_continue) {
       // curl waits a second for this before sending a body over 1 KiB.
       static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
       deadline_.expire_after(limits.write_timeout);
@@ -255,48 +321,76 @@ class session {
     deadline_.expire_after(limits.body_timeout);
     if (const auto ec = co_await read_into(parser, message_part::whole); ec) {
       if (ec == http::error::body_limit) {
-        co_await refuse(413, request);
+        co_await refuse(413, request_);
       } else if (deadline_.timed_out()) {
         // too slow: closed without an answer, as a slow header is
       } else if (is_client_gone(ec)) {
-        client_gone(request);
+        client_gone(request_);
       } else {
-        co_await refuse(400, request, "malformed HTTP request body: " + ec.message());
+        co_await refuse(400, request_, "malformed HTTP request body: " + ec.message());
       }
       co_return false;
     }
 
-    request.body = std::move(parser.release().body());
-    const api_request outline = state_->hooks.client_gone ? outline_of(request) : api_request{};
-    handler_result handled = state_->hooks.handle(std::move(request));
+    const api_request outline = state_->hooks.client_gone ? outline_of(request_) : api_request{};
+    handler_result handled = state_->hooks.handle(std::move(request_));
     if (auto* pending = std::get_if<net::awaitable<api_response>>(&handled)) {
       // The handler may take the whole request deadline; a client that leaves cancels it.
       deadline_.expire_never();
-      auto outcome =
-          co_await (std::move(*pending) || watch_for_disconnect(socket_, buffer_, half_closed_));
-      if (outcome.index() != 0) {
+      disconnect_watch watch(socket_, handle_->cancel);
+      std::exception_ptr failure;
+      try {
+        handled = co_await std::move(*pending);
+      } catch (...) {
+        failure = std::current_exception();  // rethrown below unless the client left
+      }
+      if (watch.client_gone()) {
         client_gone(outline);
         co_return false;
       }
-      handled = std::get<0>(std::move(outcome));
+      if (failure) std::rethrow_exception(failure);
+      if (watch.half_closed()) half_closed_ = true;
     }
-    const bool stay = staying(keep_alive);
-    if (!co_await write_answer(std::get<api_response>(std::move(handled)), version, stay,
-                               head_only)) {
+    const bool stay = staying(ex.keep_alive);
+    if (!co_await write_answer(std::get<api_response>(std::move(handled)), ex.version, stay,
+                               ex.head_only)) {
       co_return false;
     }
     co_return stay;
   }
 
   // Writes an answer; for a HEAD request its header block only (RFC 9110 9.3.2), which says the
-  // Content-Length a GET would have had.
+  // Content-Length a GET would have had. The socket is non-blocking: most answers fit its send
+  // buffer and go out in this one call, with no trip through the scheduler; what does not is
+  // written asynchronously under write_timeout.
   net::awaitable<bool> write_answer(api_response&& answer, unsigned version, bool stay,
                                     bool head_only) {
-    const auto response = to_wire_response(std::move(answer), version, stay);
+    auto response = to_wire_response(std::move(answer), version, stay);
+    if (head_only) response.body.clear();
+    // A small answer is sent as one piece with send(2): less kernel work than the gather write
+    // (sendmsg copies a message header in first), and MSG_NOSIGNAL makes a closed peer EPIPE.
+    if (response.body.size() <= small_answer_bytes) {
+      response.head += response.body;
+      response.body.clear();
+    }
+    const auto buffers = response.buffers();
+    const std::size_t total = net::buffer_size(buffers);
+    std::size_t sent = 0;
+    if (response.body.empty()) {
+      const ssize_t n =
+          ::send(socket_.native_handle(), response.head.data(), response.head.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) co_return false;
+      sent = n > 0 ? static_cast<std::size_t>(n) : 0;
+    } else {
+      beast::error_code ec;
+      sent = socket_.write_some(buffers, ec);
+      if (ec && ec != net::error::would_block && ec != net::error::try_again) co_return false;
+    }
+    if (sent == total) co_return true;
+    beast::buffers_suffix<std::array<net::const_buffer, 2>> rest(buffers);
+    rest.consume(sent);
     deadline_.expire_after(limits().write_timeout);
-    const auto [ec, n] =
-        head_only ? co_await net::async_write(socket_, net::buffer(response.head), no_throw)
-                  : co_await net::async_write(socket_, response.buffers(), no_throw);
+    const auto [ec, n] = co_await net::async_write(socket_, rest, no_throw);
     co_return !ec;
   }
 
@@ -379,6 +473,9 @@ class session {
   connection_deadline deadline_;
   std::shared_ptr<session_handle> handle_;
   beast::flat_buffer buffer_;
+  std::optional<request_parser> parser_;  // the request being read
+  api_request request_;                   // what the handlers see of it, filled by parser_
+  std::string raw_target_;                // its request-target as sent
   std::string remote_;
   bool refused_ = false;      // the server answered a refusal; drain before closing
   bool half_closed_ = false;  // the client shut its sending side down while it was served

@@ -17,6 +17,9 @@ struct session_handle {
   tcp::socket* socket = nullptr;  // valid while the session runs, used on its strand only
   bool busy = false;              // a request is being read, handled or answered
   bool close_after_response = false;
+  // Bound to the session's coroutine: a client that leaves mid-request cancels its handler's
+  // pending operation through it (http_session.cpp, disconnect_watch).
+  net::cancellation_signal cancel;
 };
 
 struct server_state {

@@ -1,5 +1,7 @@
 #include "wire_response.hpp"
 
+#include "image_gateway/util/byte_scan.hpp"
+
 namespace image_gateway {
 namespace {
 
@@ -12,16 +14,17 @@ std::string_view trim_value(std::string_view value) {
 
 void append_field(std::string& head, std::string_view name, std::string_view value) {
   head.append(name).append(": ");
+  value = trim_value(value);
   const std::size_t start = head.size();
-  head.append(trim_value(value));
+  head.append(value);
   // Defence in depth: a CR or LF in a value would split the answer (header injection).
-  // (A plain loop: find_first_of calls memchr once per character of the value.)
-  for (auto c = head.begin() + static_cast<std::ptrdiff_t>(start); c != head.end(); ++c) {
-    if (*c == '\r' || *c == '\n') *c = ' ';
+  if (has_line_break(value)) {
+    for (auto c = head.begin() + static_cast<std::ptrdiff_t>(start); c != head.end(); ++c) {
+      if (*c == '\r' || *c == '\n') *c = ' ';
+    }
   }
   head.append("\r\n");
 }
-
 }  // namespace
 
 // The bytes Beast's response serializer wrote (same status line, fields in the same order,
