@@ -212,21 +212,18 @@ void gateway::impl::count_redis_call(const redis::call_report& report) {
 }
 
 metrics::counter_family::series gateway::impl::requests_series(int code, int http_status) {
-  std::lock_guard lock(series_mutex);
-  const auto key = std::make_pair(code, http_status);
-  auto found = requests_by_answer.find(key);
-  if (found == requests_by_answer.end()) {
-    const auto bound = stats.requests.bind({std::to_string(code), std::to_string(http_status)});
-    found = requests_by_answer.emplace(key, bound).first;
-  }
-  return found->second;
+  // Codes and statuses are small non-negative numbers; the key is never 0.
+  const std::uint64_t key = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(code)) << 20) |
+                            (static_cast<std::uint32_t>(http_status) & 0xFFFFF) | (1ULL << 63);
+  return requests_by_answer.get(key, [&] {
+    return stats.requests.bind({std::to_string(code), std::to_string(http_status)});
+  });
 }
 
 metrics::histogram_family::series gateway::impl::duration_series(route where) {
-  std::lock_guard lock(series_mutex);
-  auto& slot = duration_by_route.at(static_cast<std::size_t>(where));
-  if (!slot) slot = stats.request_duration.bind({std::string(route_name(where))});
-  return *slot;
+  return duration_by_route.get(static_cast<std::uint64_t>(where) + 1, [&] {
+    return stats.request_duration.bind({std::string(route_name(where))});
+  });
 }
 
 void gateway::impl::count_oppo_call(const oppo::call_report& report) {
@@ -385,7 +382,7 @@ api_response gateway::impl::finish(const api_request& request, request_trace& tr
   if (log.enabled(log_level::info)) {
     // Never the Authorization header, the body or a token: only what is listed here. Written
     // straight into the logger's per-thread buffer: no JSON tree per request.
-    const double duration_ms = std::chrono::duration<double, std::milli>(elapsed).count();
+    const auto duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
     log.write_fields(log_level::info, "request", [&](json_writer& line) {
       // In alphabetical order, as the lines were when nlohmann::json (a sorted map) built them.
       const bool image = where == route::image_upload;
@@ -394,7 +391,7 @@ api_response gateway::impl::finish(const api_request& request, request_trace& tr
       if (image) line.member("cache", trace.cache.empty() ? std::string_view("none") : trace.cache);
       line.member("code", trace.error ? describe(*trace.error).code : 0);
       if (trace.error && response.status >= 500) line.member("detail", trace.error_detail);
-      line.member("duration_ms", duration_ms);
+      line.member_decimal("duration_ms", duration_ns, 6);
       if (trace.error) line.member("error", to_string(*trace.error));
       line.member("method", request.method);
       line.member("path", request.path);
@@ -403,7 +400,7 @@ api_response gateway::impl::finish(const api_request& request, request_trace& tr
       line.member("status", response.status);
       if (!trace.tracing.empty()) line.member("trace_id", trace.tracing.trace_id);
       if (image) {
-        line.member("upstream_ms", static_cast<double>(trace.upstream_time.count()) / 1000.0);
+        line.member_decimal("upstream_ms", trace.upstream_time.count(), 3);
       }
     });
   }

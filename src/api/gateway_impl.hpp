@@ -21,6 +21,7 @@
 #include "image_gateway/cache/upload_cache.hpp"
 #include "image_gateway/log/logger.hpp"
 #include "image_gateway/metrics/metrics.hpp"
+#include "image_gateway/metrics/series_table.hpp"
 #include "image_gateway/oppo/oppo_client.hpp"
 #include "image_gateway/redis/client.hpp"
 #include "image_gateway/replicas/redis_token_store.hpp"
@@ -129,9 +130,8 @@ struct gateway::impl {
   // no label strings and walks no string-keyed map.
   metrics::counter_family::series requests_series(int code, int http_status);
   metrics::histogram_family::series duration_series(route where);
-  std::mutex series_mutex;
-  std::map<std::pair<int, int>, metrics::counter_family::series> requests_by_answer;
-  std::array<std::optional<metrics::histogram_family::series>, 5> duration_by_route;
+  metrics::series_table<metrics::counter_family::series, 128> requests_by_answer;
+  metrics::series_table<metrics::histogram_family::series, 8> duration_by_route;
 
   // Draining past the window, or at server.max_inflight: the 503's error. With `take_slot` an
   // admitted request takes its in-flight place (the caller's in_flight_slot gives it back).

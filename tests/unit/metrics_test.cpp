@@ -1,7 +1,10 @@
 #include "image_gateway/metrics/metrics.hpp"
 
+#include "image_gateway/metrics/series_table.hpp"
+
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <regex>
 #include <set>
@@ -59,6 +62,49 @@ TEST(Metrics, BoundSeriesAddToTheSameValue) {
   image.observe(0.5);
   latency.observe({"image"}, 2);
   EXPECT_EQ(latency.count({"image"}), 2u);
+}
+
+// The lock-free table binds a series once per key, and still counts right when it is full.
+TEST(Metrics, SeriesTableBindsEachKeyOnceAndOverflowsSafely) {
+  counter_family requests("igw_test_table_total", "Requests.", {"code"});
+  series_table<counter_family::series, 4> table;
+  int binds = 0;
+  const auto series_for = [&](int code) {
+    return table.get(static_cast<std::uint64_t>(code) + 1, [&] {
+      ++binds;
+      return requests.bind({std::to_string(code)});
+    });
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (int code = 0; code < 4; ++code) series_for(code).add();
+  }
+  EXPECT_EQ(binds, 4);
+  series_for(9).add();  // no slot left: bound again on every call, counted all the same
+  series_for(9).add();
+  EXPECT_EQ(binds, 6);
+  for (int code = 0; code < 4; ++code) EXPECT_EQ(requests.value({std::to_string(code)}), 3);
+  EXPECT_EQ(requests.value({"9"}), 2);
+
+  // Threads meeting one new key bind it once between them.
+  series_table<counter_family::series, 8> shared;
+  std::atomic<int> shared_binds{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) {
+        shared
+            .get(7,
+                 [&] {
+                   ++shared_binds;
+                   return requests.bind({"shared"});
+                 })
+            .add();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(shared_binds.load(), 1);
+  EXPECT_EQ(requests.value({"shared"}), 4000);
 }
 
 // A family that has no series yet still tells scrapers it exists (prometheus-cpp alone would
