@@ -37,10 +37,10 @@ std::optional<basic_credentials> parse_basic_authorization(std::string_view head
 }
 
 app_registry::app_registry(std::vector<app_config> apps)
-    : apps_(std::move(apps)), unknown_key_digest_(sha256_hex(std::string_view("\x01unknown"))) {
+    : apps_(std::move(apps)), unknown_key_digest_(sha256_of("\x01unknown")) {
   secret_digests_.reserve(apps_.size());
   for (std::size_t i = 0; i < apps_.size(); ++i) {
-    secret_digests_.push_back(sha256_hex(apps_[i].master_secret));
+    secret_digests_.push_back(sha256_of(apps_[i].master_secret));
     if (!index_by_key_.emplace(apps_[i].app_key, i).second) {
       throw config_error("apps[" + std::to_string(i) + "].app_key: duplicate app key \"" +
                          apps_[i].app_key + "\"");
@@ -58,9 +58,11 @@ const app_config* app_registry::authenticate(std::string_view authorization_head
   const app_config* app = known ? &apps_[found->second] : nullptr;
   // Compare fixed-length digests so neither the secret's length nor where it differs leaks.
   // The compare runs for unknown keys too, so both failures take the same path.
-  const std::string presented = sha256_hex(credentials->password);
-  const std::string& expected = known ? secret_digests_[found->second] : unknown_key_digest_;
-  const bool secret_ok = constant_time_equal(presented, expected);
+  const sha256_digest presented = sha256_of(credentials->password);
+  const sha256_digest& expected = known ? secret_digests_[found->second] : unknown_key_digest_;
+  const bool secret_ok = constant_time_equal(
+      std::string_view(reinterpret_cast<const char*>(presented.data()), presented.size()),
+      std::string_view(reinterpret_cast<const char*>(expected.data()), expected.size()));
   return app != nullptr && secret_ok ? app : nullptr;
 }
 

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
 
 namespace image_gateway {
@@ -58,19 +59,34 @@ std::string sha256_stream::finish_hex() {
   return done ? to_hex(digest.data(), length) : std::string();
 }
 
-std::string sha256_hex(std::span<const unsigned char> data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+// The digest of `data` into `digest` (at least EVP_MAX_MD_SIZE bytes); its length.
+unsigned int digest_into(std::span<const unsigned char> data, unsigned char* digest) {
   unsigned int length = 0;
   thread_local digest_context reused;
   const EVP_MD* algorithm = sha256_algorithm();
   const bool done = algorithm != nullptr && reused.context != nullptr &&
                     EVP_DigestInit_ex2(reused.context, algorithm, nullptr) == 1 &&
                     EVP_DigestUpdate(reused.context, data.data(), data.size()) == 1 &&
-                    EVP_DigestFinal_ex(reused.context, digest.data(), &length) == 1;
+                    EVP_DigestFinal_ex(reused.context, digest, &length) == 1;
   if (!done) {  // never expected; the one-shot call is the slow but sure way
-    EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr);
+    EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
   }
+  return length;
+}
+
+std::string sha256_hex(std::span<const unsigned char> data) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  const unsigned int length = digest_into(data, digest.data());
   return to_hex(digest.data(), length);
+}
+
+sha256_digest sha256_of(std::string_view data) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  digest_into(std::span(reinterpret_cast<const unsigned char*>(data.data()), data.size()),
+              digest.data());
+  sha256_digest out;
+  std::copy_n(digest.begin(), out.size(), out.begin());
+  return out;
 }
 
 std::string sha256_hex(std::string_view data) {

@@ -25,6 +25,20 @@ TEST(Sha256, KnownVectors) {
   EXPECT_EQ(sha256_hex(std::string(1000000, 'a')), million_a_digest);
 }
 
+TEST(Sha256, DigestIsTheHexTextsBytes) {
+  for (const std::string_view text : {std::string_view(), std::string_view("abc")}) {
+    const sha256_digest digest = sha256_of(text);
+    std::string hex;
+    for (const unsigned char byte : digest) {
+      static constexpr char digits[] = "0123456789abcdef";
+      hex += digits[byte >> 4];
+      hex += digits[byte & 0x0f];
+    }
+    EXPECT_EQ(hex, sha256_hex(text));
+  }
+  EXPECT_NE(sha256_of("abc"), sha256_of("abd"));
+}
+
 // Each thread reuses one digest context: nothing of one input may leak into the next.
 TEST(Sha256, RepeatedAndConcurrentCallsAgree) {
   const auto check = [] {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "image_gateway/config/config.hpp"
+#include "image_gateway/util/sha256.hpp"
 
 namespace image_gateway {
 
@@ -31,8 +32,8 @@ class app_registry {
 
  private:
   std::vector<app_config> apps_;
-  std::vector<std::string> secret_digests_;  // SHA-256 of each app's secret, made once at load
-  std::string unknown_key_digest_;           // compared against when the key is unknown
+  std::vector<sha256_digest> secret_digests_;  // SHA-256 of each app's secret, made at load
+  sha256_digest unknown_key_digest_;           // compared against when the key is unknown
   std::unordered_map<std::string, std::size_t> index_by_key_;
 };
 

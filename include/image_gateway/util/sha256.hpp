@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <span>
 #include <string>
 #include <string_view>
@@ -7,6 +8,11 @@
 namespace image_gateway {
 
 // Lower-case hex SHA-256 (OpenSSL).
+using sha256_digest = std::array<unsigned char, 32>;
+
+// The digest itself, for comparisons: no hex text, nothing allocated.
+sha256_digest sha256_of(std::string_view data);
+
 std::string sha256_hex(std::string_view data);
 std::string sha256_hex(std::span<const unsigned char> data);
 
