@@ -1,5 +1,7 @@
 #include "image_gateway/cache/upload_cache.hpp"
 
+#include <charconv>
+
 namespace image_gateway {
 
 upload_cache::upload_cache(std::size_t max_entries) : max_entries_(max_entries) {}
@@ -8,19 +10,26 @@ upload_cache::upload_cache(std::size_t max_entries) : max_entries_(max_entries) 
 // the fit tag (no '|') rides on the kind, and is absent when empty.
 std::string upload_cache::flatten(const upload_key& key) {
   std::string flat;
-  flat.reserve(key.sha256_hex.size() + key.oppo_app_key.size() + 16);
+  flatten_into(flat, key);
+  return flat;
+}
+
+void upload_cache::flatten_into(std::string& flat, const upload_key& key) {
+  flat.clear();
+  flat.reserve(key.sha256_hex.size() + key.oppo_app_key.size() + key.fit_tag.size() + 16);
   flat += kind_name(key.kind);
   if (!key.fit_tag.empty()) {  // before the first '|', so it can never run into another part
     flat += '+';
     flat += key.fit_tag;
   }
   flat += '|';
-  flat += std::to_string(key.sha256_hex.size());
+  char length[24];
+  const auto [end, ec] = std::to_chars(length, length + sizeof length, key.sha256_hex.size());
+  flat.append(length, end);
   flat += '|';
   flat += key.sha256_hex;
   flat += '|';
   flat += key.oppo_app_key;
-  return flat;
 }
 
 std::optional<upload_key> upload_cache::unflatten(std::string_view flat) {
@@ -65,7 +74,8 @@ std::vector<upload_cache::live_entry> upload_cache::live(clock::time_point now) 
 
 std::optional<std::string> upload_cache::find(const upload_key& key, clock::time_point now) {
   if (max_entries_ == 0) return std::nullopt;
-  const std::string flat = flatten(key);
+  thread_local std::string flat;  // a lookup allocates no key
+  flatten_into(flat, key);
   const std::lock_guard lock(mutex_);
   const auto found = index_.find(flat);
   if (found == index_.end()) return std::nullopt;

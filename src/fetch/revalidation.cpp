@@ -222,7 +222,11 @@ std::string revalidation_memo::key_of(std::string_view url, image_kind kind) {
 std::optional<remembered_image> revalidation_memo::find(std::string_view url, image_kind kind,
                                                         clock::time_point now) {
   if (max_entries_ == 0) return std::nullopt;
-  const std::string key = key_of(url, kind);
+  // Built in a buffer this thread keeps: a lookup allocates no key.
+  thread_local std::string key;
+  key.assign(kind_name(kind));
+  key += '|';
+  key += url;
   const std::lock_guard lock(mutex_);
   const auto found = index_.find(key);
   if (found == index_.end()) return std::nullopt;

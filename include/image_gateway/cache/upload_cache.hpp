@@ -51,6 +51,7 @@ class upload_cache {
 
   // One string per key, for maps: no two different keys flatten alike.
   static std::string flatten(const upload_key& key);
+  static void flatten_into(std::string& flat, const upload_key& key);  // the same, reusing `flat`
   // The key a flattened string stands for; nullopt for any string flatten() does not make.
   static std::optional<upload_key> unflatten(std::string_view flat);
 
