@@ -315,6 +315,11 @@ handler_result gateway::handle(api_request request) {
           response = trace.fail(admitted.error());
           break;
         }
+        // Every image fresh in memory: answered now, with no coroutine.
+        if (auto fresh = impl_->answer_if_fresh(admitted.value(), trace)) {
+          response = std::move(*fresh);
+          break;
+        }
         // Only now is there I/O to wait for: the rest runs as a coroutine.
         return impl_->serve_upload(std::move(request), std::move(trace),
                                    std::move(admitted).value(), std::move(slot), started);

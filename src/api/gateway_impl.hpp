@@ -170,6 +170,11 @@ struct gateway::impl {
       std::chrono::steady_clock::time_point started);
   // Counts one Redis call in the metrics.
   void count_redis_call(const redis::call_report& report);
+  // The answer for an admitted request whose every image is fresh in memory (the origin's
+  // freshness, an id in the upload cache): found without I/O, so answered without a coroutine.
+  // nullopt when any image needs more (the request then goes to upload_images).
+  std::optional<api_response> answer_if_fresh(const admitted_request& admitted,
+                                              request_trace& trace);
   // The rest, for an admitted request: fetch, checks, cache, upload.
   boost::asio::awaitable<api_response> upload_images(const admitted_request& admitted,
                                                      request_trace& trace);

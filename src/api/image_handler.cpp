@@ -184,6 +184,29 @@ result<admitted_request> gateway::impl::admit_body(api_request& request, const a
   return admitted_request{app, std::move(parsed).value(), std::nullopt, options.value()};
 }
 
+namespace {
+
+// {"big_picture_id":…,"small_picture_id":…} (ids by image kind, null for one not asked for) and
+// X-Cache: written straight, big before small (no JSON tree per answer).
+api_response ids_answer(const std::array<const std::string*, 2>& ids, bool all_from_cache,
+                        request_trace& trace) {
+  api_response response;
+  response.body.reserve(96);  // two ids and their names, in one allocation
+  json_writer body(response.body);
+  body.begin_object();
+  for (const image_kind kind : all_image_kinds) {
+    if (const std::string* id = ids[static_cast<std::size_t>(kind)]) {
+      body.member(json_key(id_field(kind)), *id);
+    }
+  }
+  body.end_object();
+  trace.cache = all_from_cache ? "hit" : "miss";
+  response.with_header("X-Cache", trace.cache);
+  return response;
+}
+
+}  // namespace
+
 net::awaitable<api_response> gateway::impl::serve_upload(api_request request, request_trace trace,
                                                          admitted_request admitted,
                                                          in_flight_slot slot, steady_time started) {
@@ -418,17 +441,40 @@ net::awaitable<api_response> gateway::impl::upload_images(const admitted_request
     if (!uploaded[i]) co_return trace.fail(uploaded[i].error());
   }
 
-  // {"big_picture_id":…,"small_picture_id":…}: written straight, big before small as the
-  // jobs are (no JSON tree per answer).
-  api_response response;
-  response.body.reserve(96);  // two ids and their names, in one allocation
-  json_writer body(response.body);
-  body.begin_object();
-  for (const image_job& job : jobs) body.member(json_key(id_field(job.kind)), *job.picture_id);
-  body.end_object();
-  trace.cache = to_upload.empty() ? "hit" : "miss";
-  response.with_header("X-Cache", trace.cache);
-  co_return response;
+  std::array<const std::string*, 2> ids{};
+  for (const image_job& job : jobs) ids[static_cast<std::size_t>(job.kind)] = &*job.picture_id;
+  co_return ids_answer(ids, to_upload.empty(), trace);
+}
+
+std::optional<api_response> gateway::impl::answer_if_fresh(const admitted_request& admitted,
+                                                           request_trace& trace) {
+  const image_request& asked = admitted.asked;
+  // A fit takes its slot first, a dry run reports bytes, a form brings its own: not here.
+  if (admitted.form || admitted.options.dry_run || asked.fit != fit_mode::none || !revalidating()) {
+    return std::nullopt;
+  }
+  const app_config& app = *admitted.app;
+  const std::string fit_tag = fit_cache_tag(asked.fit, asked.background);
+  const fetch_context counted = fetch_context_for(app, fit_tag, true);
+  // Looked up without counting: the fetch stage looks again when one of them is not fresh.
+  fetch_context probe = counted;
+  probe.observe = nullptr;
+  std::array<std::optional<fetched_image>, 2> fresh;
+  for (const image_kind kind : all_image_kinds) {
+    if (!asked.url(kind)) continue;
+    auto found = fresh_image(probe, *asked.url(kind), kind, cached_id_for(kind, app, fit_tag));
+    if (!found) return std::nullopt;
+    fresh[static_cast<std::size_t>(kind)] = std::move(found);
+  }
+  std::array<const std::string*, 2> ids{};
+  for (const image_kind kind : all_image_kinds) {
+    auto& image = fresh[static_cast<std::size_t>(kind)];
+    if (!image) continue;
+    if (counted.observe) counted.observe("fresh", 0, std::chrono::microseconds(0));
+    cache_hits.add();
+    ids[static_cast<std::size_t>(kind)] = &*image->picture_id;
+  }
+  return ids_answer(ids, true, trace);
 }
 
 std::string gateway::impl::fresh_requester(const app_config& app, std::string_view fit_tag) {

@@ -329,6 +329,20 @@ TEST_F(RevalidationTest, WithinItsFreshnessAnImageIsAnsweredWithoutAskingTheOrig
       std::string::npos);
 }
 
+// One image fresh, the other to revalidate: the whole request takes the fetch stage, and the
+// fresh one is counted once (the all-fresh answer looks before it counts).
+TEST_F(RevalidationTest, OneFreshImageBesideAStaleOneIsCountedOnce) {
+  serve_cacheable("/big.png", "\"b1\"", "max-age=3600");
+  serve_cacheable("/small.png", "\"s1\"", "no-cache");
+  start();
+  const json first = ok(body("/big.png", "/small.png"), "miss");
+  EXPECT_EQ(ok(body("/big.png", "/small.png"), "hit"), first);
+  EXPECT_EQ(origin.hits("/big.png"), 1u);
+  EXPECT_EQ(origin.hits("/small.png"), 2u);
+  EXPECT_EQ(fetches("fresh"), 1);
+  EXPECT_EQ(fetches("not_modified"), 1);
+}
+
 TEST_F(RevalidationTest, MaxAgeWithoutValidatorsIsFreshThenFetchedInFull) {
   origin.set_headers("/big.png", {{"Cache-Control", "max-age=1"}});
   origin.honour_validators("/big.png");
