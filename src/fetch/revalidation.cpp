@@ -213,10 +213,15 @@ revalidation_memo::revalidation_memo(std::size_t max_entries, clock::duration ma
     : max_entries_(max_entries), max_age_(max_age) {}
 
 std::string revalidation_memo::key_of(std::string_view url, image_kind kind) {
-  std::string key(kind_name(kind));
+  std::string key;
+  key_into(key, url, kind);
+  return key;
+}
+
+void revalidation_memo::key_into(std::string& key, std::string_view url, image_kind kind) {
+  key.assign(kind_name(kind));
   key += '|';
   key += url;
-  return key;
 }
 
 std::optional<remembered_image> revalidation_memo::find(std::string_view url, image_kind kind,
@@ -224,9 +229,7 @@ std::optional<remembered_image> revalidation_memo::find(std::string_view url, im
   if (max_entries_ == 0) return std::nullopt;
   // Built in a buffer this thread keeps: a lookup allocates no key.
   thread_local std::string key;
-  key.assign(kind_name(kind));
-  key += '|';
-  key += url;
+  key_into(key, url, kind);
   const std::lock_guard lock(mutex_);
   const auto found = index_.find(key);
   if (found == index_.end()) return std::nullopt;

@@ -22,8 +22,6 @@ namespace {
 
 constexpr auto no_throw = net::as_tuple(net::use_awaitable);
 
-using request_parser = request_reader;
-
 // Answers up to this size are written as one piece (write_answer).
 constexpr std::size_t small_answer_bytes = 16 * 1024;
 
@@ -200,7 +198,7 @@ class session {
   // frame over ~1 KiB is a malloc and a free per request (Asio recycles only smaller ones).
   net::awaitable<bool> serve_one() {
     // The header block, within header_timeout of its first byte (slowloris).
-    request_parser& parser = parser_.emplace(request_, raw_target_);
+    request_reader& parser = parser_.emplace(request_, raw_target_);
     parser.header_limit(static_cast<std::uint32_t>(limits().max_header_bytes));
     // No body limit while the header is read: Beast would refuse a large Content-Length in the
     // middle of the header block, before the fields that decide the answer (route, auth) are
@@ -249,7 +247,7 @@ class session {
 
   // Fills request_ and `ex` from the parsed header block; a refusal when its target or its
   // framing cannot be served (request_ then holds what may be logged of it).
-  std::optional<header_refusal> take_header(const request_parser& parser, exchange& ex) {
+  std::optional<header_refusal> take_header(const request_reader& parser, exchange& ex) {
     auto origin = origin_form(parser.target());
     if (!origin) {
       std::string method = std::move(request_.method);
@@ -291,7 +289,7 @@ class session {
 
   // Reads the body of an admitted request, hands it to the handler and writes its answer.
   net::awaitable<bool> serve_admitted(const exchange& ex) {
-    request_parser& parser = *parser_;
+    request_reader& parser = *parser_;
     const server_limits& limits = this->limits();
     // Image bytes in a multipart/form-data body get their own, larger limit.
     const std::size_t body_limit = is_multipart_form_data(request_.header("content-type"))
@@ -422,7 +420,7 @@ class session {
   // (Beast's async_read_header and async_read post their completion even when the buffer holds
   // the whole request already: two needless trips through the scheduler per request.) Errors
   // as Beast's: end_of_stream when the client closed before a byte of this request.
-  net::awaitable<beast::error_code> read_into(request_parser& parser, message_part part) {
+  net::awaitable<beast::error_code> read_into(request_reader& parser, message_part part) {
     const std::size_t chunk = part == message_part::header ? 4096 : 16384;
     for (;;) {
       if (part == message_part::header ? parser.is_header_done() : parser.is_done()) {
@@ -473,7 +471,7 @@ class session {
   connection_deadline deadline_;
   std::shared_ptr<session_handle> handle_;
   beast::flat_buffer buffer_;
-  std::optional<request_parser> parser_;  // the request being read
+  std::optional<request_reader> parser_;  // the request being read
   api_request request_;                   // what the handlers see of it, filled by parser_
   std::string raw_target_;                // its request-target as sent
   std::string remote_;

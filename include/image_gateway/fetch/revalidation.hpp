@@ -99,6 +99,7 @@ class revalidation_memo {
     clock::time_point expires_at;
   };
   static std::string key_of(std::string_view url, image_kind kind);
+  static void key_into(std::string& key, std::string_view url, image_kind kind);  // reusing `key`
 
   std::size_t max_entries_;
   clock::duration max_age_;
