@@ -119,6 +119,12 @@ std::string handshake_answer(const std::vector<std::string>& args) {
   return "";
 }
 
+// Answers like a Redis that refuses the password it is given.
+std::string refusing_the_password(const std::vector<std::string>& args) {
+  if (args.at(0) == "AUTH") return "-WRONGPASS invalid username-password pair\r\n";
+  return handshake_answer(args);
+}
+
 struct recorder {
   std::mutex mutex;
   std::vector<call_outcome> outcomes;
@@ -260,10 +266,7 @@ TEST_F(RedisClientTest, AReadOnlyAnswerTakesTheClientDownUntilWritesWork) {
 }
 
 TEST_F(RedisClientTest, ARefusedPasswordIsCountedAsWrongpass) {
-  scripted_peer peer([](const std::vector<std::string>& args) -> std::string {
-    if (args.at(0) == "AUTH") return "-WRONGPASS invalid username-password pair\r\n";
-    return handshake_answer(args);
-  });
+  scripted_peer peer(refusing_the_password);
   client_settings s = settings_for(peer);
   s.password = "wrong";
   client c(s, nullptr, record.observer());
@@ -291,10 +294,7 @@ TEST(RedisOutcome, ErrorRepliesAreToldApartByTheirFirstWord) {
 }
 
 TEST_F(RedisClientTest, ARefusedPasswordKeepsTheClientDown) {
-  scripted_peer peer([](const std::vector<std::string>& args) -> std::string {
-    if (args.at(0) == "AUTH") return "-WRONGPASS invalid username-password pair\r\n";
-    return handshake_answer(args);
-  });
+  scripted_peer peer(refusing_the_password);
   client_settings s = settings_for(peer);
   s.password = "wrong";
   client c(s, nullptr, record.observer());
