@@ -1,55 +1,17 @@
 // The box reduction before the quality filter (shrink-on-load for PNG sources; JPEG sources are
 // reduced in libjpeg-turbo's DCT instead): integer sums in linear light through two tables.
 #include <algorithm>
-#include <array>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "pixel_ops.hpp"
+#include "srgb_tables.hpp"
 
 namespace image_gateway::pixel_ops {
 
-namespace {
-
-// sRGB code value to linear light in 16 bits, and back from linear light in 16 bits (rounded to
-// the nearest code value): exact enough that a box of one colour comes out as that colour.
-struct srgb_tables {
-  std::array<std::uint16_t, 256> to_linear{};
-  std::vector<unsigned char> from_linear = std::vector<unsigned char>(65536);
-
-  srgb_tables() {
-    const auto linear = [](double code) {
-      const double c = code / 255.0;
-      return c <= 0.04045 ? c / 12.92 : std::pow((c + 0.055) / 1.055, 2.4);
-    };
-    for (int code = 0; code < 256; ++code) {
-      to_linear[static_cast<std::size_t>(code)] =
-          static_cast<std::uint16_t>(std::lround(linear(code) * 65535.0));
-    }
-    // Each 16-bit linear value maps to the code whose linear value is nearest: the boundaries
-    // are the midpoints between neighbouring codes.
-    int code = 0;
-    for (int value = 0; value < 65536; ++value) {
-      while (code < 255 && value * 2 >= to_linear[static_cast<std::size_t>(code)] +
-                                            to_linear[static_cast<std::size_t>(code + 1)]) {
-        ++code;
-      }
-      from_linear[static_cast<std::size_t>(value)] = static_cast<unsigned char>(code);
-    }
-  }
-};
-
-const srgb_tables& tables() {
-  static const srgb_tables built;
-  return built;
-}
-
-}  // namespace
-
 bool box_reduce(unsigned char* pixels, int width, int height, int channels, int k) {
-  const srgb_tables& t = tables();
+  const srgb_tables& t = srgb();
   const bool alpha = channels == 4;
   const auto w = static_cast<std::size_t>(width);
   const auto c = static_cast<std::size_t>(channels);
@@ -64,19 +26,22 @@ bool box_reduce(unsigned char* pixels, int width, int height, int channels, int 
     const std::size_t y0 = oy * step;
     const std::size_t y1 = std::min(y0 + step, static_cast<std::size_t>(height));
     for (std::size_t y = y0; y < y1; ++y) {
-      const unsigned char* row = pixels + y * w * c;
-      for (std::size_t x = 0; x < w; ++x) {
-        const unsigned char* in = row + x * c;
-        std::uint64_t* sum = sums.data() + (x / step) * c;
-        if (alpha) {
-          const unsigned a = in[3];
-          transparent = transparent || a != 255;
-          sum[0] += std::uint64_t{t.to_linear[in[0]]} * a;
-          sum[1] += std::uint64_t{t.to_linear[in[1]]} * a;
-          sum[2] += std::uint64_t{t.to_linear[in[2]]} * a;
-          sum[3] += a;
-        } else {
-          for (std::size_t i = 0; i < c; ++i) sum[i] += t.to_linear[in[i]];
+      const unsigned char* in = pixels + y * w * c;
+      // Box by box along the row (no division per pixel).
+      for (std::size_t ox = 0; ox < out_width; ++ox) {
+        std::uint64_t* sum = sums.data() + ox * c;
+        const std::size_t box_width = std::min(step, w - ox * step);
+        for (std::size_t x = 0; x < box_width; ++x, in += c) {
+          if (alpha) {
+            const unsigned a = in[3];
+            transparent = transparent || a != 255;
+            sum[0] += std::uint64_t{t.to_linear[in[0]]} * a;
+            sum[1] += std::uint64_t{t.to_linear[in[1]]} * a;
+            sum[2] += std::uint64_t{t.to_linear[in[2]]} * a;
+            sum[3] += a;
+          } else {
+            for (std::size_t i = 0; i < c; ++i) sum[i] += t.to_linear[in[i]];
+          }
         }
       }
     }

@@ -76,8 +76,14 @@ canvas blank_canvas(int width, int height, int channels, rgb background) {
   canvas out = sized_canvas(width, height, channels);
   const unsigned char fill[4] = {background.r, background.g, background.b, 0};
   const auto step = static_cast<std::size_t>(channels);
-  for (std::size_t i = 0; i < out.pixels.size(); i += step) {
-    std::memcpy(out.pixels.data() + i, fill, step);
+  const std::size_t row = out.stride();
+  if (row == 0 || height == 0) return out;
+  // The first row a pixel at a time, the others copied from it.
+  for (std::size_t i = 0; i < row; i += step) {
+    for (std::size_t c = 0; c < step; ++c) out.pixels[i + c] = fill[c];
+  }
+  for (std::size_t y = 1; y < static_cast<std::size_t>(height); ++y) {
+    std::memcpy(out.pixels.data() + y * row, out.pixels.data(), row);
   }
   return out;
 }

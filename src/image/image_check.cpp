@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "jpeg_markers.hpp"
 #include "pixel_decode.hpp"
 #include "stb_bridge.hpp"
 
@@ -127,8 +128,8 @@ std::optional<dimensions> declared_dimensions(std::span<const unsigned char> byt
 // segment's payload is counted too, which only errs on the strict side.
 std::size_t count_jpeg_scans(std::span<const unsigned char> bytes) {
   std::size_t scans = 0;
-  for (std::size_t i = 0; i + 1 < bytes.size(); ++i) {
-    if (bytes[i] == 0xff && bytes[i + 1] == 0xda) ++scans;
+  for (std::size_t i = next_ff(bytes, 0); i + 1 < bytes.size(); i = next_ff(bytes, i + 1)) {
+    if (bytes[i + 1] == 0xda) ++scans;
   }
   return scans;
 }

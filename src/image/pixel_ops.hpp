@@ -1,19 +1,25 @@
 #pragma once
-// Scaling and encoding of decoded pixels: stb_image_resize (stb_resize_impl.cpp), libpng
-// (png_write.cpp) and libjpeg-turbo (jpeg_write.cpp), each behind this small interface. Pixels are
-// 8-bit, interleaved, rows top to bottom.
+// Scaling and encoding of decoded pixels: the resampler (resample.cpp), the box reduction
+// (box_reduce.cpp), libpng (png_write.cpp) and libjpeg-turbo (jpeg_write.cpp), each behind this
+// small interface. Pixels are 8-bit, interleaved, rows top to bottom.
 #include <string>
 
 namespace image_gateway::pixel_ops {
 
 // The window [s0, s1) x [t0, t1) of the input (as fractions of its width and height) scaled to
 // out_width x out_height, written at `out` with `out_stride` bytes per row (other bytes of the
-// rows untouched). Gamma-correct (sRGB) with stb's default filters (Mitchell when shrinking,
-// Catmull-Rom when growing), edges clamped; with 4 channels the 4th is alpha and colours are
-// weighted by it. False when stb fails (it only fails to allocate).
+// rows untouched). Gamma-correct (in linear light) with stb_image_resize's default filters
+// (Mitchell when shrinking, Catmull-Rom when growing), edges clamped; with 4 channels the 4th is
+// alpha and colours are weighted by it. False on an empty size or window, or out of memory.
 bool resize(const unsigned char* in, int in_width, int in_height, int channels, double s0,
             double t0, double s1, double t1, unsigned char* out, int out_width, int out_height,
             int out_stride);
+
+// The same through stb_image_resize 0.97: the reference `resize` is held to (tests/unit and
+// bench/fit_bench), not used by the gateway.
+bool resize_reference(const unsigned char* in, int in_width, int in_height, int channels, double s0,
+                      double t0, double s1, double t1, unsigned char* out, int out_width,
+                      int out_height, int out_stride);
 
 // Shrink-on-load for a decoded PNG: the image reduced in place by the integer factor k, each
 // output pixel the mean of a k x k box of input pixels (at the right and bottom edges, of the

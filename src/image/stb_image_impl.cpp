@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "jpeg_markers.hpp"
 #include "pixel_decode.hpp"
 #include "png_guard.hpp"
 #include "stb_bridge.hpp"
@@ -130,8 +131,7 @@ std::optional<std::string> jpeg_hazard(std::span<const unsigned char> bytes) {
   bool progressive = false;
   std::size_t pos = soi + 1;
   while (pos < n) {
-    std::size_t ff = pos;
-    while (ff < n && bytes[ff] != 0xff) ++ff;
+    const std::size_t ff = image_gateway::next_ff(bytes, pos);
     std::size_t q = ff + 1;
     while (q < n && bytes[q] == 0xff) ++q;  // fill bytes
     if (q >= n) break;

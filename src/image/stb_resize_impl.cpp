@@ -1,4 +1,5 @@
-// The one translation unit that compiles stb_image_resize (Debian's libstb-dev, v0.97).
+// The one translation unit that compiles stb_image_resize (Debian's libstb-dev, v0.97): the
+// reference the gateway's own resampler (resample.cpp) is compared with in tests and fit_bench.
 #include "pixel_ops.hpp"
 
 #define STB_IMAGE_RESIZE_IMPLEMENTATION
@@ -18,9 +19,9 @@
 
 namespace image_gateway::pixel_ops {
 
-bool resize(const unsigned char* in, int in_width, int in_height, int channels, double s0,
-            double t0, double s1, double t1, unsigned char* out, int out_width, int out_height,
-            int out_stride) {
+bool resize_reference(const unsigned char* in, int in_width, int in_height, int channels, double s0,
+                      double t0, double s1, double t1, unsigned char* out, int out_width,
+                      int out_height, int out_stride) {
   const int alpha = channels == 4 ? 3 : STBIR_ALPHA_CHANNEL_NONE;
   return stbir_resize_region(
              in, in_width, in_height, 0, out, out_width, out_height, out_stride, STBIR_TYPE_UINT8,
