@@ -34,148 +34,177 @@ std::size_t utf8_sequence(std::string_view text, std::size_t i) {
   return 0;
 }
 
-void append_escape(std::string& out, unsigned char c) {
+// Appends to a std::string, for the static pieces (append_string) that share the escaping.
+struct string_output {
+  std::string& out;
+  void put(char c) { out.push_back(c); }
+  void put(const char* text, std::size_t length) { out.append(text, length); }
+};
+
+template <class Output>
+void put_escape(Output& out, unsigned char c) {
   switch (c) {
     case '"':
-      out += "\\\"";
+      out.put("\\\"", 2);
       return;
     case '\\':
-      out += "\\\\";
+      out.put("\\\\", 2);
       return;
     case '\b':
-      out += "\\b";
+      out.put("\\b", 2);
       return;
     case '\f':
-      out += "\\f";
+      out.put("\\f", 2);
       return;
     case '\n':
-      out += "\\n";
+      out.put("\\n", 2);
       return;
     case '\r':
-      out += "\\r";
+      out.put("\\r", 2);
       return;
     case '\t':
-      out += "\\t";
+      out.put("\\t", 2);
       return;
     default: {
       static constexpr char hex[] = "0123456789abcdef";
       const char text[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0x0f]};
-      out.append(text, sizeof text);
+      out.put(text, sizeof text);
     }
   }
 }
 
-// Appends `before`, `text`, `after` with one append: most of a log line is short pieces, and
-// each append or push_back is a call and a capacity check. (`before` and `after` are short.)
-void append_framed(std::string& out, std::string_view before, std::string_view text,
-                   std::string_view after) {
-  char joined[160];
-  if (text.size() > sizeof joined - 8) {
-    out.append(before).append(text).append(after);
-    return;
-  }
-  char* p = joined;
-  for (const std::string_view piece : {before, text, after}) {
-    std::memcpy(p, piece.data(), piece.size());
-    p += piece.size();
-  }
-  out.append(joined, static_cast<std::size_t>(p - joined));
-}
-
-}  // namespace
-
-void json_writer::append_string(std::string& out, std::string_view text) {
+// A JSON string with its quotes: runs of plain bytes are copied at once.
+template <class Output>
+void put_string(Output& out, std::string_view text) {
+  out.put('"');
   std::size_t i = json_plain_end(text, 0);
-  if (i == text.size()) {  // a request path, an id, a key: all plain, one copy
-    append_framed(out, "\"", text, "\"");
-    return;
-  }
-  out.push_back('"');
-  out.append(text.data(), i);
+  out.put(text.data(), i);
   while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
-      append_escape(out, c);
+      put_escape(out, c);
       ++i;
     } else if (const std::size_t length = utf8_sequence(text, i); length > 0) {
-      out.append(text.data() + i, length);
+      out.put(text.data() + i, length);
       i += length;
     } else {
-      out += replacement;
+      out.put(replacement.data(), replacement.size());
       ++i;
     }
-    // Runs of plain bytes are copied at once.
     const std::size_t run = json_plain_end(text, i);
-    out.append(text.data() + i, run - i);
+    out.put(text.data() + i, run - i);
     i = run;
   }
-  out.push_back('"');
+  out.put('"');
 }
 
-void json_writer::append_number(std::string& out, double value) {
+// Shortest round-trip form, like nlohmann; a whole number keeps ".0" to stay a float.
+template <class Output>
+void put_number(Output& out, double value) {
   if (!std::isfinite(value)) {
-    out += "null";
+    out.put("null", 4);
     return;
   }
   char text[32];
   const auto [end, ec] = std::to_chars(text, text + sizeof text, value);
   const std::string_view written(text, static_cast<std::size_t>(end - text));
-  out += written;
-  // Shortest round-trip form, like nlohmann; a whole number keeps ".0" to stay a float.
-  if (written.find_first_of(".eE") == std::string_view::npos) out += ".0";
+  out.put(written.data(), written.size());
+  if (written.find_first_of(".eE") == std::string_view::npos) out.put(".0", 2);
+}
+
+// Short copies (most pieces of a line are under 16 bytes) without a call to memcpy.
+void copy_short(char* to, const char* from, std::size_t length) {
+  if (length >= 8) {
+    std::memcpy(to, from, 8);
+    std::memcpy(to + length - 8, from + length - 8, 8);
+  } else if (length >= 4) {
+    std::memcpy(to, from, 4);
+    std::memcpy(to + length - 4, from + length - 4, 4);
+  } else {
+    for (std::size_t i = 0; i < length; ++i) to[i] = from[i];
+  }
+}
+
+}  // namespace
+
+void json_writer::put(const char* text, std::size_t length) {
+  if (length > sizeof stage_ - staged_) {
+    flush();
+    if (length > sizeof stage_) {
+      out_.append(text, length);
+      return;
+    }
+  }
+  if (length <= 16) {
+    copy_short(stage_ + staged_, text, length);
+  } else {
+    std::memcpy(stage_ + staged_, text, length);
+  }
+  staged_ += length;
+}
+
+void json_writer::append_string(std::string& out, std::string_view text) {
+  string_output output{out};
+  put_string(output, text);
+}
+
+void json_writer::append_number(std::string& out, double value) {
+  string_output output{out};
+  put_number(output, value);
 }
 
 void json_writer::key(json_key name) {
-  const bool comma = !first_;
+  if (!first_) put(',');
   first_ = false;
-  if (name.literal()) {  // every key the code writes itself
-    append_framed(out_, comma ? ",\"" : "\"", name.name(), "\":");
+  if (name.literal()) {  // every key the code writes itself: copied, not scanned
+    put('"');
+    put(name.name().data(), name.name().size());
+    put("\":", 2);
     return;
   }
-  if (comma) out_.push_back(',');
-  append_string(out_, name.name());
-  out_.push_back(':');
+  put_string(*this, name.name());
+  put(':');
 }
 
 void json_writer::member(json_key name, std::string_view value) {
   key(name);
-  append_string(out_, value);
+  put_string(*this, value);
 }
 
 void json_writer::member(json_key name, std::int64_t value) {
   key(name);
   char text[24];
   const auto [end, ec] = std::to_chars(text, text + sizeof text, value);
-  out_.append(text, end);
+  put(text, static_cast<std::size_t>(end - text));
 }
 
 void json_writer::member(json_key name, std::uint64_t value) {
   key(name);
   char text[24];
   const auto [end, ec] = std::to_chars(text, text + sizeof text, value);
-  out_.append(text, end);
+  put(text, static_cast<std::size_t>(end - text));
 }
 
 void json_writer::member(json_key name, double value) {
   key(name);
-  append_number(out_, value);
+  put_number(*this, value);
 }
 
 void json_writer::member_decimal(json_key name, std::int64_t value, int decimals) {
   key(name);
   std::uint64_t magnitude =
       value < 0 ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
-  if (value < 0) out_.push_back('-');
+  if (value < 0) put('-');
   std::uint64_t scale = 1;
   for (int i = 0; i < decimals; ++i) scale *= 10;
   char text[24];
   auto [end, ec] = std::to_chars(text, text + sizeof text, magnitude / scale);
-  out_.append(text, end);
+  put(text, static_cast<std::size_t>(end - text));
   std::uint64_t fraction = magnitude % scale;
   if (decimals <= 0) return;
-  out_.push_back('.');
+  put('.');
   if (fraction == 0) {
-    out_.push_back('0');
+    put('0');
     return;
   }
   // The fraction's digits with its leading zeros, then without the trailing ones.
@@ -189,17 +218,23 @@ void json_writer::member_decimal(json_key name, std::int64_t value, int decimals
     fraction_text[i] = static_cast<char>('0' + fraction % 10);
     fraction /= 10;
   }
-  out_.append(fraction_text, static_cast<std::size_t>(digits));
+  put(fraction_text, static_cast<std::size_t>(digits));
 }
 
 void json_writer::member(json_key name, bool value) {
   key(name);
-  out_ += value ? "true" : "false";
+  if (value) {
+    put("true", 4);
+  } else {
+    put("false", 5);
+  }
 }
+
+void json_writer::string(std::string_view text) { put_string(*this, text); }
 
 void json_writer::member_raw(json_key name, std::string_view json_text) {
   key(name);
-  out_ += json_text;
+  put(json_text.data(), json_text.size());
 }
 
 }  // namespace image_gateway

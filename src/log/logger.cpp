@@ -13,7 +13,7 @@ using json = nlohmann::json;
 
 // UTC, ISO-8601 with milliseconds: 2026-11-29T04:28:05.123Z. The part up to the seconds is
 // formatted once per second and thread.
-void append_utc_now(std::string& out) {
+void put_utc_now(json_writer& out) {
   thread_local std::int64_t cached_second = -1;
   thread_local char cached[64];  // "2026-11-29T04:28:05." (room for any int)
   const auto now = std::chrono::system_clock::now();
@@ -28,12 +28,12 @@ void append_utc_now(std::string& out) {
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     cached_second = second;
   }
-  out.append(cached, 20);
+  out.put(cached, 20);
   const int millis = static_cast<int>(ms % 1000);
   const char tail[4] = {static_cast<char>('0' + millis / 100),
                         static_cast<char>('0' + millis / 10 % 10),
                         static_cast<char>('0' + millis % 10), 'Z'};
-  out.append(tail, sizeof tail);
+  out.put(tail, sizeof tail);
 }
 
 std::string dump(const json& value) {
@@ -62,16 +62,24 @@ logger::logger(log_level level, std::FILE* out, log_sink_options options)
   std::fflush(out);  // anything the FILE buffered goes first; from now on the sink owns the fd
 }
 
-std::string& logger::begin_line(log_level level, std::string_view message) {
+std::string& logger::line_buffer() {
   thread_local std::string line;
   line.clear();
-  line += "{\"time\":\"";
-  append_utc_now(line);
-  line += "\",\"level\":\"";
-  line += to_string(level);
-  line += "\",\"msg\":";
-  json_writer::append_string(line, message);
   return line;
+}
+
+void logger::begin_line(json_writer& line, log_level level, std::string_view message) {
+  static constexpr std::string_view time_key = "{\"time\":\"";
+  static constexpr std::string_view level_key = "\",\"level\":\"";
+  static constexpr std::string_view message_key = "\",\"msg\":";
+  line.put(time_key.data(), time_key.size());
+  put_utc_now(line);
+  line.put(level_key.data(), level_key.size());
+  const std::string_view name = to_string(level);
+  line.put(name.data(), name.size());
+  line.put(message_key.data(), message_key.size());
+  line.string(message);
+  line.continue_object();
 }
 
 void logger::end_line(std::string& line, bool urgent) {
@@ -84,9 +92,9 @@ void logger::end_line(std::string& line, bool urgent) {
 
 void logger::write(log_level level, std::string_view message, const json& fields) {
   if (!enabled(level)) return;
-  std::string& line = begin_line(level, message);
+  std::string& line = line_buffer();
   json_writer writer(line);
-  writer.continue_object();
+  begin_line(writer, level, message);
   if (fields.is_object()) {
     for (const auto& [key, value] : fields.items()) {
       if (key == "time" || key == "level" || key == "msg") continue;  // keep keys unique
@@ -99,12 +107,18 @@ void logger::write(log_level level, std::string_view message, const json& fields
   } else if (!fields.is_null()) {
     writer.member_raw("fields", dump(fields));
   }
+  writer.flush();
   end_line(line, true);
 }
 
 void logger::write(log_level level, std::string_view message) {
   if (!enabled(level)) return;
-  end_line(begin_line(level, message), true);
+  std::string& line = line_buffer();
+  {
+    json_writer writer(line);
+    begin_line(writer, level, message);
+  }
+  end_line(line, true);
 }
 
 }  // namespace image_gateway

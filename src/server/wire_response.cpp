@@ -1,5 +1,7 @@
 #include "wire_response.hpp"
 
+#include <algorithm>
+
 #include "image_gateway/util/byte_scan.hpp"
 
 namespace image_gateway {
@@ -34,7 +36,9 @@ void append_field(std::string& head, std::string_view name, std::string_view val
 wire_response to_wire_response(api_response&& answer, unsigned version, bool keep_alive) {
   const auto status = static_cast<http::status>(answer.status);
   wire_response wire;
-  wire.head.reserve(160 + answer.content_type.size() + 48 * answer.headers.size());
+  // Room for a small body too: the session sends a small answer as one piece, head and body.
+  wire.head.reserve(160 + answer.content_type.size() + 48 * answer.headers.size() +
+                    std::min<std::size_t>(answer.body.size(), 16 * 1024));
   // "HTTP/1.1 401 Unauthorized": the request's version, written as Beast writes it.
   wire.head.append("HTTP/");
   wire.head.push_back(static_cast<char>('0' + version / 10));

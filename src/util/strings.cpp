@@ -1,13 +1,17 @@
 #include "image_gateway/util/strings.hpp"
 
 #include <array>
-#include <cctype>
 
 namespace image_gateway {
 
+namespace {
+// ASCII case folding: what HTTP's case-insensitive tokens mean (and no locale call per byte).
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+}  // namespace
+
 std::string to_lower(std::string_view text) {
   std::string lower(text);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : lower) c = ascii_lower(c);
   return lower;
 }
 
@@ -20,10 +24,7 @@ std::string_view trim_spaces_and_tabs(std::string_view text) {
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   }
   return true;
 }
@@ -44,28 +45,32 @@ int base64_value(char c) {
 
 std::optional<std::string> base64_decode(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
+  // Sized once and written by index: a credential is decoded on every request.
+  std::string out(text.size() / 4 * 3, '\0');
+  std::size_t length = 0;
   for (std::size_t i = 0; i < text.size(); i += 4) {
     const bool last = i + 4 == text.size();
     std::array<int, 4> v{};
     int padding = 0;
     for (int j = 0; j < 4; ++j) {
-      const char c = text[i + j];
+      const char c = text[i + static_cast<std::size_t>(j)];
       if (c == '=' && last && j >= 2) {
         ++padding;
-        v[j] = 0;
+        v[static_cast<std::size_t>(j)] = 0;
         continue;
       }
       if (padding > 0) return std::nullopt;  // data after padding
-      v[j] = base64_value(c);
-      if (v[j] < 0) return std::nullopt;
+      v[static_cast<std::size_t>(j)] = base64_value(c);
+      if (v[static_cast<std::size_t>(j)] < 0) return std::nullopt;
     }
-    const unsigned triple = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
-    out.push_back(static_cast<char>((triple >> 16) & 0xff));
-    if (padding < 2) out.push_back(static_cast<char>((triple >> 8) & 0xff));
-    if (padding < 1) out.push_back(static_cast<char>(triple & 0xff));
+    const unsigned triple = (static_cast<unsigned>(v[0]) << 18) |
+                            (static_cast<unsigned>(v[1]) << 12) |
+                            (static_cast<unsigned>(v[2]) << 6) | static_cast<unsigned>(v[3]);
+    out[length++] = static_cast<char>((triple >> 16) & 0xff);
+    if (padding < 2) out[length++] = static_cast<char>((triple >> 8) & 0xff);
+    if (padding < 1) out[length++] = static_cast<char>(triple & 0xff);
   }
+  out.resize(length);
   return out;
 }
 

@@ -28,17 +28,32 @@ class json_key {
 // and parse back: '"', '\\' and control characters are escaped (\n, \t, \u001f, ...), invalid
 // UTF-8 becomes U+FFFD, valid UTF-8 is copied as it is (the same output as nlohmann::json's
 // dump with error_handler_t::replace).
+// The pieces of a member are gathered in a small buffer of the writer's own and reach the
+// string a few hundred bytes at a time (a log line is ~40 short pieces, and each string append
+// is a call and a capacity check): the string has them after end_object(), flush() or the
+// writer's end.
 class json_writer {
  public:
   explicit json_writer(std::string& out) : out_(out) {}
+  ~json_writer() { flush(); }
+  json_writer(const json_writer&) = delete;
+  json_writer& operator=(const json_writer&) = delete;
 
   void begin_object() {
-    out_.push_back('{');
+    put('{');
     first_ = true;
   }
-  void end_object() { out_.push_back('}'); }
+  void end_object() {
+    put('}');
+    flush();
+  }
   // Goes on with an object whose '{' and first members are in the string already.
   void continue_object() { first_ = false; }
+  // Everything written so far into the string.
+  void flush() {
+    if (staged_ > 0) out_.append(stage_, staged_);
+    staged_ = 0;
+  }
 
   // "key":value members; each adds the comma before it when needed.
   void member(json_key key, std::string_view value);
@@ -53,15 +68,26 @@ class json_writer {
   void member_decimal(json_key key, std::int64_t value, int decimals);
   // A member whose value is JSON text already (e.g. nlohmann's dump of a nested value).
   void member_raw(json_key key, std::string_view json_text);
+  // A JSON string value alone (after a key the caller wrote).
+  void string(std::string_view text);
 
   // Pieces, for callers that build something other than a flat object.
   static void append_string(std::string& out, std::string_view text);  // with the quotes
   static void append_number(std::string& out, double value);  // like nlohmann: 1.0, null for NaN
 
+  // The writer as an output of bytes (used by the escaping code it shares with append_string).
+  void put(char c) {
+    if (staged_ == sizeof stage_) flush();
+    stage_[staged_++] = c;
+  }
+  void put(const char* text, std::size_t length);
+
  private:
   void key(json_key name);
   std::string& out_;
   bool first_ = true;
+  std::size_t staged_ = 0;
+  char stage_[512];
 };
 
 }  // namespace image_gateway

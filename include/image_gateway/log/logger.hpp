@@ -37,10 +37,12 @@ class logger {
   template <class Fill>
   void write_fields(log_level level, std::string_view message, Fill&& fill) {
     if (!enabled(level)) return;
-    std::string& line = begin_line(level, message);
-    json_writer writer(line);
-    writer.continue_object();
-    fill(writer);
+    std::string& line = line_buffer();
+    {
+      json_writer writer(line);
+      begin_line(writer, level, message);
+      fill(writer);
+    }  // the writer's last pieces are in the line
     end_line(line, false);
   }
 
@@ -55,8 +57,10 @@ class logger {
   std::uint64_t dropped() const { return sink_->dropped(); }
 
  private:
-  // The calling thread's buffer, holding the line up to and including "msg".
-  std::string& begin_line(log_level level, std::string_view message);
+  // The calling thread's line buffer, emptied.
+  static std::string& line_buffer();
+  // {"time":…,"level":…,"msg":… into the writer, which goes on with the fields.
+  static void begin_line(json_writer& line, log_level level, std::string_view message);
   void end_line(std::string& line, bool urgent);
 
   std::atomic<log_level> level_;  // atomic: set_level may race with writers
