@@ -126,6 +126,13 @@ api_response request_trace::fail(const api_error& failure) {
   return error_response(failure);
 }
 
+api_response request_trace::fail(api_error&& failure) {
+  api_response response = error_response(failure);
+  error = failure.kind;
+  error_detail = std::move(failure.detail);
+  return response;
+}
+
 namespace {
 
 // Sentinel and cluster modes: the URL's address and the seeds are the sentinels, or the seed
@@ -366,7 +373,7 @@ screen_result gateway::screen(api_request& header) {
     }
   }
   if (refused) {
-    return impl_->finish(header, trace, trace.fail(*refused), where, started);
+    return impl_->finish(header, trace, trace.fail(std::move(*refused)), where, started);
   }
   header.admission = std::make_shared<const header_admission>(header_admission{app, trace.rate});
   return std::nullopt;
@@ -375,8 +382,6 @@ screen_result gateway::screen(api_request& header) {
 api_response gateway::impl::finish(const api_request& request, request_trace& trace,
                                    api_response response, route where,
                                    std::chrono::steady_clock::time_point started) {
-  response.with_header("X-Request-Id", trace.request_id);
-  add_rate_headers(response, trace);
   const auto elapsed = std::chrono::steady_clock::now() - started;
   requests_series(trace.error ? describe(*trace.error).code : 0, response.status).add();
   duration_series(where).observe(std::chrono::duration<double>(elapsed).count());
@@ -409,6 +414,9 @@ api_response gateway::impl::finish(const api_request& request, request_trace& tr
       }
     });
   }
+  // Last: the request is over, its id moves into the answer.
+  response.with_header("X-Request-Id", std::move(trace.request_id));
+  add_rate_headers(response, trace);
   return response;
 }
 

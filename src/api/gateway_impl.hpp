@@ -63,6 +63,7 @@ struct request_trace {
 
   // Notes the error for the log line and makes its answer.
   api_response fail(const api_error& failure);
+  api_response fail(api_error&& failure);  // the same, the detail moved rather than copied
 };
 
 // Holds one place of server.max_inflight for as long as a

@@ -112,22 +112,9 @@ void put_number(Output& out, double value) {
   if (written.find_first_of(".eE") == std::string_view::npos) out.put(".0", 2);
 }
 
-// Short copies (most pieces of a line are under 16 bytes) without a call to memcpy.
-void copy_short(char* to, const char* from, std::size_t length) {
-  if (length >= 8) {
-    std::memcpy(to, from, 8);
-    std::memcpy(to + length - 8, from + length - 8, 8);
-  } else if (length >= 4) {
-    std::memcpy(to, from, 4);
-    std::memcpy(to + length - 4, from + length - 4, 4);
-  } else {
-    for (std::size_t i = 0; i < length; ++i) to[i] = from[i];
-  }
-}
-
 }  // namespace
 
-void json_writer::put(const char* text, std::size_t length) {
+void json_writer::put_long(const char* text, std::size_t length) {
   if (length > sizeof stage_ - staged_) {
     flush();
     if (length > sizeof stage_) {
@@ -135,11 +122,7 @@ void json_writer::put(const char* text, std::size_t length) {
       return;
     }
   }
-  if (length <= 16) {
-    copy_short(stage_ + staged_, text, length);
-  } else {
-    std::memcpy(stage_ + staged_, text, length);
-  }
+  std::memcpy(stage_ + staged_, text, length);
   staged_ += length;
 }
 

@@ -132,7 +132,20 @@ class session {
       handle_->busy = false;
       if ((state_->closing_idle && !first) || half_closed_) break;
       deadline_.expire_after(first ? limits().header_timeout : limits().idle_timeout);
-      if (!co_await await_request_start(!first)) break;  // closed, time-out, or drained
+      if (!first && buffer_.size() == 0) {
+        // Right after an answer the client has not yet had time to send its next request, and
+        // Asio (1.81) starts every read with a recv(2) before it waits for readiness: that recv
+        // failed with EAGAIN on every request (perf: two recvfrom calls per request, one
+        // failing). So the other ready connections are served first (one trip through the
+        // scheduler), then what has arrived meanwhile is read with one recv of the session's
+        // own; only when nothing has does it wait (~5 % of requests under load).
+        co_await net::post(socket_.get_executor(), net::use_awaitable);
+        if (!receive_now()) break;  // closed or failed
+      }
+      bool skipped = false;             // one empty line before a request is dropped
+      if (!request_started(skipped)) {  // (no co_await in &&: GCC 12 would start it anyway)
+        if (!co_await await_request_start(skipped)) break;  // closed, time-out, or drained
+      }
       first = false;
       handle_->busy = true;
       if (!co_await serve_one()) break;
@@ -157,43 +170,41 @@ class session {
     return keep_alive && !half_closed_ && !state_->closing_idle && !handle_->close_after_response;
   }
 
-  // Waits until bytes of the next request are in the buffer. One empty line before a request
-  // line is dropped (RFC 9112 2.2: a client may send a CRLF after a POST body). False when the
-  // connection ended first.
-  //
-  // Right after an answer the client has not yet had time to send its next request, and Asio
-  // (1.81) starts every read with a recv(2) before it waits for readiness: that recv failed
-  // with EAGAIN on every request (perf: two recvfrom calls per request, one failing). So the
-  // session first lets the other ready connections be served (one trip through the
-  // scheduler), then reads what has arrived meanwhile with one recv of its own (no
-  // asynchronous operation); only when nothing has, it waits (~5 % of requests under load).
-  net::awaitable<bool> await_request_start(bool after_answer) {
-    bool skipped = false;
-    if (after_answer && buffer_.size() == 0) {
-      co_await net::post(socket_.get_executor(), net::use_awaitable);
-      const auto room = buffer_.prepare(4096);
-      const ssize_t n = ::recv(socket_.native_handle(), room.data(), room.size(), 0);
-      if (n > 0) {
-        buffer_.commit(static_cast<std::size_t>(n));
-      } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-        co_return false;  // closed or failed: as the asynchronous read would have said
-      }
+  // Reads what the socket holds now, without waiting (it is non-blocking); false when the
+  // client closed or the connection failed.
+  bool receive_now() {
+    const auto room = buffer_.prepare(4096);
+    const ssize_t n = ::recv(socket_.native_handle(), room.data(), room.size(), 0);
+    if (n > 0) {
+      buffer_.commit(static_cast<std::size_t>(n));
+      return true;
     }
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+  }
+
+  // Whether the buffer holds the start of the next request. One empty line before a request
+  // line is dropped (RFC 9112 2.2: a client may send a CRLF after a POST body); `skipped` says
+  // it was.
+  bool request_started(bool& skipped) {
     for (;;) {
-      if (buffer_.size() > 0) {
-        const auto* bytes = static_cast<const char*>(buffer_.data().data());
-        if (skipped || bytes[0] != '\r') co_return true;
-        if (buffer_.size() >= 2) {
-          if (bytes[1] != '\n') co_return true;  // the parser says what is wrong with it
-          buffer_.consume(2);
-          skipped = true;
-          continue;
-        }
-      }
+      if (buffer_.size() == 0) return false;
+      const auto* bytes = static_cast<const char*>(buffer_.data().data());
+      if (skipped || bytes[0] != '\r') return true;
+      if (buffer_.size() < 2) return false;
+      if (bytes[1] != '\n') return true;  // the parser says what is wrong with it
+      buffer_.consume(2);
+      skipped = true;
+    }
+  }
+
+  // Reads until the next request has started; false when the connection ended first.
+  net::awaitable<bool> await_request_start(bool& skipped) {
+    while (!request_started(skipped)) {
       const auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(4096), no_throw);
       if (ec) co_return false;
       buffer_.commit(n);
     }
+    co_return true;
   }
 
   // What the header block says about the exchange, settled before anything else is decided.
@@ -246,6 +257,16 @@ class session {
         screened = co_await std::move(*pending);
       }
       if (auto& answer = std::get<std::optional<api_response>>(screened)) {
+        switch (answer_buffered_refusal(*answer, ex)) {
+          case refusal_state::stay:
+            co_return true;
+          case refusal_state::close:
+            co_return false;
+          case refusal_state::send_rest:
+            co_return co_await send_rest(wire_, unsent_from_);
+          case refusal_state::not_buffered:
+            break;
+        }
         co_return co_await answer_on_header(std::move(*answer), ex);
       }
     }
@@ -294,6 +315,31 @@ class session {
     return std::nullopt;
   }
 
+  enum class refusal_state { stay, close, send_rest, not_buffered };
+
+  // The common refusal without a coroutine: the connection stays and the small body to skip is
+  // in the buffer already (a client's request usually arrives in one piece). The body is
+  // dropped and the answer sent; send_rest when the socket did not take all of it (the rest is
+  // in wire_ from unsent_from_). not_buffered, with nothing done, in every other case.
+  refusal_state answer_buffered_refusal(api_response& answer, const exchange& ex) {
+    const std::uint64_t declared = parser_->content_length().value_or(0);
+    const bool skip =
+        !ex.expects_continue && !parser_->chunked() && declared <= max_skipped_body_bytes;
+    if (!skip || !staying(ex.keep_alive) || buffer_.size() < declared) {
+      return refusal_state::not_buffered;
+    }
+    buffer_.consume(static_cast<std::size_t>(declared));
+    switch (send_now(std::move(answer), ex.version, true, ex.head_only, wire_, unsent_from_)) {
+      case send_state::done:
+        return refusal_state::stay;
+      case send_state::failed:
+        return refusal_state::close;
+      case send_state::partial:
+        break;
+    }
+    return refusal_state::send_rest;
+  }
+
   // Answers a request refused on its header; its body, when small and declared, is skipped so
   // that the connection can go on.
   net::awaitable<bool> answer_on_header(api_response answer, const exchange& ex) {
@@ -306,7 +352,9 @@ class session {
     const send_state state =
         send_now(std::move(answer), ex.version, stay, ex.head_only, response, sent);
     if (state == send_state::failed) co_return false;
-    if (state == send_state::partial && !co_await send_rest(response, sent)) co_return false;
+    if (state == send_state::partial) {  // (not `&&`: GCC 12 would make the coroutine anyway)
+      if (!co_await send_rest(wire_, sent)) co_return false;
+    }
     if (!stay) {
       refused_ = !skip || declared > 0;  // a body may be on its way: drain before closing
       co_return false;
@@ -314,7 +362,9 @@ class session {
     // A small body has mostly arrived with its header: dropped from the buffer at once.
     const std::uint64_t buffered = std::min<std::uint64_t>(buffer_.size(), declared);
     buffer_.consume(static_cast<std::size_t>(buffered));
-    co_return buffered == declared || co_await skip_body(declared - buffered);
+    // (An if, not `||`: GCC 12 makes the skip_body coroutine even when the left side is true.)
+    if (buffered == declared) co_return true;
+    co_return co_await skip_body(declared - buffered);
   }
 
   // Reads the body of an admitted request, hands it to the handler and writes its answer.
@@ -393,9 +443,8 @@ class session {
   // send_now); what does not is written asynchronously under write_timeout (send_rest).
   net::awaitable<bool> write_answer(api_response&& answer, unsigned version, bool stay,
                                     bool head_only) {
-    wire_response response;
     std::size_t sent = 0;
-    switch (send_now(std::move(answer), version, stay, head_only, response, sent)) {
+    switch (send_now(std::move(answer), version, stay, head_only, wire_, sent)) {
       case send_state::done:
         co_return true;
       case send_state::failed:
@@ -403,7 +452,7 @@ class session {
       case send_state::partial:
         break;
     }
-    co_return co_await send_rest(response, sent);
+    co_return co_await send_rest(wire_, sent);
   }
 
   enum class send_state { done, partial, failed };
@@ -412,7 +461,7 @@ class session {
   // `sent`.
   send_state send_now(api_response&& answer, unsigned version, bool stay, bool head_only,
                       wire_response& response, std::size_t& sent) {
-    response = to_wire_response(std::move(answer), version, stay);
+    to_wire_response(std::move(answer), version, stay, response);
     if (head_only) response.body.clear();
     // A small answer is sent as one piece with send(2): less kernel work than the gather write
     // (sendmsg copies a message header in first), and MSG_NOSIGNAL makes a closed peer EPIPE.
@@ -437,15 +486,25 @@ class session {
         return send_state::failed;
       }
     }
-    return sent == total ? send_state::done : send_state::partial;
+    if (sent != total) return send_state::partial;
+    release_large(response);
+    return send_state::done;
+  }
+
+  // An idle connection keeps a small answer's room, not a large one's.
+  static void release_large(wire_response& response) {
+    constexpr std::size_t kept_bytes = 4096;
+    if (response.head.capacity() > kept_bytes) std::string().swap(response.head);
+    if (response.body.capacity() > kept_bytes) std::string().swap(response.body);
   }
 
   // The rest of an answer the socket did not take at once.
-  net::awaitable<bool> send_rest(const wire_response& response, std::size_t sent) {
+  net::awaitable<bool> send_rest(wire_response& response, std::size_t sent) {
     beast::buffers_suffix<std::array<net::const_buffer, 2>> rest(response.buffers());
     rest.consume(sent);
     deadline_.expire_after(limits().write_timeout);
     const auto [ec, n] = co_await net::async_write(socket_, rest, no_throw);
+    release_large(response);
     co_return !ec;
   }
 
@@ -541,6 +600,10 @@ class session {
   api_request request_;                   // what the handlers see of it, filled by parser_
   std::string raw_target_;                // its request-target as sent
   std::string remote_;
+  // The answer being written (its strings' room reused from answer to answer), and how much
+  // of it went out when the socket did not take it at once.
+  wire_response wire_;
+  std::size_t unsent_from_ = 0;
   bool refused_ = false;      // the server answered a refusal; drain before closing
   bool half_closed_ = false;  // the client shut its sending side down while it was served
 };

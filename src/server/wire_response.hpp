@@ -23,5 +23,7 @@ struct wire_response {
 // Connection when it differs from the version's default, Content-Length. A CR or LF inside a
 // field value becomes a space.
 wire_response to_wire_response(api_response&& answer, unsigned version, bool keep_alive);
+// The same into `out`, whose head keeps its room from an earlier answer.
+void to_wire_response(api_response&& answer, unsigned version, bool keep_alive, wire_response& out);
 
 }  // namespace image_gateway

@@ -33,14 +33,17 @@ namespace {
 constexpr char base64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
+// Each byte's value as a base64 digit, -1 when it is not one: one look-up per byte.
+constexpr std::array<signed char, 256> base64_values = [] {
+  std::array<signed char, 256> values{};
+  for (auto& value : values) value = -1;
+  for (int i = 0; i < 64; ++i) {
+    values[static_cast<unsigned char>(base64_alphabet[i])] = static_cast<signed char>(i);
+  }
+  return values;
+}();
+
+int base64_value(char c) { return base64_values[static_cast<unsigned char>(c)]; }
 }  // namespace
 
 std::optional<std::string> base64_decode(std::string_view text) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -80,9 +81,27 @@ class json_writer {
     if (staged_ == sizeof stage_) flush();
     stage_[staged_++] = c;
   }
-  void put(const char* text, std::size_t length);
+  // Inlined where it is used (the escaping code is a template over its output).
+  [[gnu::always_inline]] void put(const char* text, std::size_t length) {
+    if (length <= 16 && staged_ + 16 <= sizeof stage_) {
+      // Most pieces are short: two fixed-size copies that may overlap, no call.
+      if (length >= 8) {
+        std::memcpy(stage_ + staged_, text, 8);
+        std::memcpy(stage_ + staged_ + length - 8, text + length - 8, 8);
+      } else if (length >= 4) {
+        std::memcpy(stage_ + staged_, text, 4);
+        std::memcpy(stage_ + staged_ + length - 4, text + length - 4, 4);
+      } else {
+        for (std::size_t i = 0; i < length; ++i) stage_[staged_ + i] = text[i];
+      }
+      staged_ += length;
+      return;
+    }
+    put_long(text, length);
+  }
 
  private:
+  void put_long(const char* text, std::size_t length);
   void key(json_key name);
   std::string& out_;
   bool first_ = true;
