@@ -1,5 +1,6 @@
 #include "image_gateway/server/message_framing.hpp"
 
+#include <array>
 #include <string_view>
 
 #include "image_gateway/util/strings.hpp"
@@ -54,9 +55,20 @@ std::vector<transfer_coding> transfer_codings(
   return codings;
 }
 
+// RFC 3986 unreserved and sub-delims, one look-up per byte (every Host value is checked).
+constexpr std::array<bool, 256> unreserved_or_sub_delim = [] {
+  std::array<bool, 256> table{};
+  for (int c = 'a'; c <= 'z'; ++c) table[static_cast<std::size_t>(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[static_cast<std::size_t>(c)] = true;
+  for (int c = '0'; c <= '9'; ++c) table[static_cast<std::size_t>(c)] = true;
+  for (const char c : std::string_view("-._~!$&'()*+,;=")) {
+    table[static_cast<unsigned char>(c)] = true;
+  }
+  return table;
+}();
+
 bool is_unreserved_or_sub_delim(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::string_view("-._~!$&'()*+,;=").find(c) != std::string_view::npos;
+  return unreserved_or_sub_delim[static_cast<unsigned char>(c)];
 }
 
 bool is_hex_digit(char c) {
@@ -111,13 +123,8 @@ bool is_host_value(std::string_view value) {
   return is_reg_name(host);
 }
 
-std::optional<std::string> host_problem(
-    unsigned http_version, const std::vector<std::pair<std::string, std::string>>& headers) {
+std::optional<std::string> host_problem(unsigned http_version, std::size_t hosts) {
   if (http_version < 11) return std::nullopt;  // HTTP/1.0 predates Host as a requirement
-  std::size_t hosts = 0;
-  for (const auto& header : headers) {
-    if (header.first == "host") ++hosts;
-  }
   if (hosts == 0) return "an HTTP/1.1 request must carry a Host header";
   if (hosts > 1)
     return "an HTTP/1.1 request must carry exactly one Host header, not " + std::to_string(hosts);
@@ -139,16 +146,44 @@ std::optional<std::string> host_value_problem(
 }
 
 // Authorization is not a list field: two of them leave open which one a proxy in front checked.
-std::optional<std::string> authorization_problem(
-    const std::vector<std::pair<std::string, std::string>>& headers) {
-  std::size_t fields = 0;
-  for (const auto& header : headers) {
-    if (header.first == "authorization") ++fields;
-  }
+std::optional<std::string> authorization_problem(std::size_t fields) {
   if (fields > 1) {
     return "a request must carry at most one Authorization header, not " + std::to_string(fields);
   }
   return std::nullopt;
+}
+
+// How many of each field the checks are about a request carries: counted in one pass (a
+// name's length first, then its bytes), so that each check looks only where it must.
+struct field_counts {
+  std::size_t content_lengths = 0;
+  std::size_t transfer_encodings = 0;
+  std::size_t hosts = 0;
+  std::size_t authorizations = 0;
+};
+
+field_counts count_fields(const std::vector<std::pair<std::string, std::string>>& headers) {
+  field_counts counts;
+  for (const auto& header : headers) {
+    const std::string_view name = header.first;
+    switch (name.size()) {
+      case 4:
+        counts.hosts += name == "host" ? 1 : 0;
+        break;
+      case 13:
+        counts.authorizations += name == "authorization" ? 1 : 0;
+        break;
+      case 14:
+        counts.content_lengths += name == "content-length" ? 1 : 0;
+        break;
+      case 17:
+        counts.transfer_encodings += name == "transfer-encoding" ? 1 : 0;
+        break;
+      default:
+        break;
+    }
+  }
+  return counts;
 }
 
 std::optional<std::string> content_length_problem(
@@ -196,14 +231,21 @@ std::optional<std::string> transfer_encoding_problem(
 
 std::optional<std::string> framing_problem(
     unsigned http_version, const std::vector<std::pair<std::string, std::string>>& headers) {
+  const field_counts counts = count_fields(headers);
   bool has_content_length = false;
-  if (auto problem = content_length_problem(headers, has_content_length)) return problem;
-  if (auto problem = transfer_encoding_problem(http_version, headers, has_content_length)) {
-    return problem;
+  if (counts.content_lengths > 0) {
+    if (auto problem = content_length_problem(headers, has_content_length)) return problem;
   }
-  if (auto problem = host_problem(http_version, headers)) return problem;
-  if (auto problem = host_value_problem(headers)) return problem;
-  return authorization_problem(headers);
+  if (counts.transfer_encodings > 0) {
+    if (auto problem = transfer_encoding_problem(http_version, headers, has_content_length)) {
+      return problem;
+    }
+  }
+  if (auto problem = host_problem(http_version, counts.hosts)) return problem;
+  if (counts.hosts > 0) {
+    if (auto problem = host_value_problem(headers)) return problem;
+  }
+  return authorization_problem(counts.authorizations);
 }
 
 }  // namespace image_gateway
