@@ -229,27 +229,14 @@ bool resize(const unsigned char* in, int in_width, int in_height, int channels, 
       !(t1 > t0)) {
     return false;
   }
+  using resampler = void (*)(const unsigned char*, int, int, double, double, double, double,
+                             unsigned char*, int, int, int);
+  static constexpr resampler by_channels[] = {resample<1>, resample<2>, resample<3>, resample<4>};
+  if (channels < 1 || channels > 4) return false;
   try {
-    switch (channels) {
-      case 1:
-        resample<1>(in, in_width, in_height, s0, t0, s1, t1, out, out_width, out_height,
-                    out_stride);
-        return true;
-      case 2:
-        resample<2>(in, in_width, in_height, s0, t0, s1, t1, out, out_width, out_height,
-                    out_stride);
-        return true;
-      case 3:
-        resample<3>(in, in_width, in_height, s0, t0, s1, t1, out, out_width, out_height,
-                    out_stride);
-        return true;
-      case 4:
-        resample<4>(in, in_width, in_height, s0, t0, s1, t1, out, out_width, out_height,
-                    out_stride);
-        return true;
-      default:
-        return false;
-    }
+    by_channels[channels - 1](in, in_width, in_height, s0, t0, s1, t1, out, out_width, out_height,
+                              out_stride);
+    return true;
   } catch (const std::bad_alloc&) {
     return false;
   }

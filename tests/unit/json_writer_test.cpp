@@ -116,6 +116,36 @@ TEST(JsonWriter, ObjectsWithEveryKindOfMember) {
   EXPECT_EQ(parsed.size(), 10u);
 }
 
+// The writer gathers pieces in its own buffer: members of every length around that buffer's size
+// (short keys and values, values longer than the buffer, escapes at its edges) come out whole and
+// in order, and the string has them after flush() and after end_object().
+TEST(JsonWriter, PiecesOfEveryLengthAcrossItsBufferComeOutWhole) {
+  std::mt19937 random(7);
+  json expected = json::object();
+  std::string out;
+  {
+    json_writer writer(out);
+    writer.begin_object();
+    for (int i = 0; i < 300; ++i) {
+      const std::size_t length = random() % 3 == 0 ? random() % 1500 : random() % 20;
+      std::string value;
+      for (std::size_t k = 0; k < length; ++k) {
+        value += random() % 50 == 0 ? '"' : static_cast<char>('a' + random() % 26);
+      }
+      const std::string key = "k" + std::to_string(i);
+      writer.member(json_key(std::string_view(key)), value);
+      expected[key] = value;
+      if (i == 150) {
+        writer.flush();
+        EXPECT_NE(out.find("\"k150\":"), std::string::npos) << "flush() hands everything over";
+      }
+    }
+    writer.end_object();
+    EXPECT_EQ(json::parse(out), expected) << "end_object() hands everything over";
+  }
+  EXPECT_EQ(out.back(), '}');
+}
+
 TEST(JsonWriter, DoublesRoundTripLikeNlohmann) {
   for (const double value : {0.0, 1.0, -2.5, 0.1, 1234.5678, 1e-7, 6.02e23, 0.3333333333333333}) {
     std::string out;
