@@ -348,10 +348,9 @@ class session {
     const bool skip =
         !ex.expects_continue && !parser_->chunked() && declared <= max_skipped_body_bytes;
     const bool stay = skip && staying(ex.keep_alive);
-    wire_response response;
     std::size_t sent = 0;
     const send_state state =
-        send_now(std::move(answer), ex.version, stay, ex.head_only, response, sent);
+        send_now(std::move(answer), ex.version, stay, ex.head_only, wire_, sent);
     if (state == send_state::failed) co_return false;
     if (state == send_state::partial) {  // (not `&&`: GCC 12 would make the coroutine anyway)
       if (!co_await send_rest(wire_, sent)) co_return false;
