@@ -5,6 +5,7 @@
 
 #include "image_gateway/fetch/address_policy.hpp"
 #include "image_gateway/http_client/url_parser.hpp"
+#include "image_gateway/util/strings.hpp"
 
 #include <algorithm>
 
@@ -20,14 +21,6 @@ struct analysis {
   std::string what;  // the scheme for failure::scheme, the problem for failure::malformed
   url_parts parts{};
 };
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = lower(c);
-  return out;
-}
 
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -48,7 +41,7 @@ std::optional<std::string> written_scheme(std::string_view url) {
   for (char c : url.substr(0, colon)) {
     if (!(is_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.')) return std::nullopt;
   }
-  return lower(url.substr(0, colon));
+  return to_lower(url.substr(0, colon));
 }
 
 // Bytes curl, browsers and servers disagree about: refused anywhere in the URL.
@@ -123,12 +116,12 @@ std::optional<std::string> judge_host(std::string_view url, const curl_url_parts
   const std::string_view curl_host = parsed.host;
   if (!curl_host.empty() && curl_host.front() == '[') {
     if (curl_host.back() != ']') return "the bracketed host is not an IPv6 address";
-    host = lower(curl_host.substr(1, curl_host.size() - 2));
+    host = to_lower(curl_host.substr(1, curl_host.size() - 2));
     const auto address = ip_address::parse(host);
     if (!address || !address->is_v6) return "the bracketed host is not an IPv6 address";
     return std::nullopt;
   }
-  host = lower(curl_host);
+  host = to_lower(curl_host);
   // IPv4 in any spelling curl understands (2130706433, 0x7f.1) comes back dotted: judged at
   // connect time like any literal address.
   if (const auto address = ip_address::parse(host); address && !address->is_v6) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "image_gateway/util/strings.hpp"
 #include "jpeg_markers.hpp"
 #include "pixel_decode.hpp"
 #include "stb_bridge.hpp"
@@ -30,9 +31,7 @@ bool starts_with(std::span<const unsigned char> bytes, std::string_view prefix) 
 bool starts_with_ci(std::string_view text, std::string_view prefix) {
   if (text.size() < prefix.size()) return false;
   for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char c = text[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != prefix[i]) return false;
+    if (ascii_lower(text[i]) != prefix[i]) return false;
   }
   return true;
 }
@@ -65,9 +64,7 @@ std::string looks_like(std::span<const unsigned char> bytes) {
   if (starts_with_ci(text, "<svg")) return "it looks like SVG";
   if (starts_with_ci(text, "<?xml")) {
     std::string lowered(text);
-    for (char& c : lowered) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
+    for (char& c : lowered) c = ascii_lower(c);
     return lowered.find("<svg") != std::string::npos ? "it looks like SVG" : "it looks like XML";
   }
   if (starts_with_ci(text, "<!doctype html") || starts_with_ci(text, "<html") ||

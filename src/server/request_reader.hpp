@@ -10,6 +10,7 @@
 
 #include "beast.hpp"
 #include "image_gateway/api/http_types.hpp"
+#include "image_gateway/util/strings.hpp"
 
 namespace image_gateway {
 
@@ -45,9 +46,7 @@ class request_reader final : public http::basic_parser<true> {
     }
     auto& [lower_name, field_value] = headers[fields_++];
     lower_name.assign(name.data(), name.size());
-    for (char& c : lower_name) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');  // ASCII, no locale lookup
-    }
+    for (char& c : lower_name) c = ascii_lower(c);
     field_value.assign(value.data(), value.size());
     ec = {};
   }

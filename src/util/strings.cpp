@@ -4,11 +4,6 @@
 
 namespace image_gateway {
 
-namespace {
-// ASCII case folding: what HTTP's case-insensitive tokens mean (and no locale call per byte).
-char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-}  // namespace
-
 std::string to_lower(std::string_view text) {
   std::string lower(text);
   for (char& c : lower) c = ascii_lower(c);

@@ -9,6 +9,10 @@
 
 namespace image_gateway {
 
+// ASCII case folding: what HTTP's and URLs' case-insensitive tokens mean (no locale lookup).
+constexpr char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 std::string to_lower(std::string_view text);
 bool iequals(std::string_view a, std::string_view b);
 // Without the spaces and tabs at either end (HTTP's optional whitespace around field values).
