@@ -120,11 +120,7 @@ void add_rate_headers(api_response& response, const request_trace& trace) {
 }
 }  // namespace
 
-api_response request_trace::fail(const api_error& failure) {
-  error = failure.kind;
-  error_detail = failure.detail;
-  return error_response(failure);
-}
+api_response request_trace::fail(const api_error& failure) { return fail(api_error(failure)); }
 
 api_response request_trace::fail(api_error&& failure) {
   api_response response = error_response(failure);

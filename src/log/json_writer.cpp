@@ -98,6 +98,13 @@ void put_string(Output& out, std::string_view text) {
   out.put('"');
 }
 
+template <class Integer>
+void put_integer(json_writer& out, Integer value) {
+  char text[24];
+  const auto [end, ec] = std::to_chars(text, text + sizeof text, value);
+  out.put(text, static_cast<std::size_t>(end - text));
+}
+
 // Shortest round-trip form, like nlohmann; a whole number keeps ".0" to stay a float.
 template <class Output>
 void put_number(Output& out, double value) {
@@ -156,16 +163,12 @@ void json_writer::member(json_key name, std::string_view value) {
 
 void json_writer::member(json_key name, std::int64_t value) {
   key(name);
-  char text[24];
-  const auto [end, ec] = std::to_chars(text, text + sizeof text, value);
-  put(text, static_cast<std::size_t>(end - text));
+  put_integer(*this, value);
 }
 
 void json_writer::member(json_key name, std::uint64_t value) {
   key(name);
-  char text[24];
-  const auto [end, ec] = std::to_chars(text, text + sizeof text, value);
-  put(text, static_cast<std::size_t>(end - text));
+  put_integer(*this, value);
 }
 
 void json_writer::member(json_key name, double value) {
@@ -180,9 +183,7 @@ void json_writer::member_decimal(json_key name, std::int64_t value, int decimals
   if (value < 0) put('-');
   std::uint64_t scale = 1;
   for (int i = 0; i < decimals; ++i) scale *= 10;
-  char text[24];
-  auto [end, ec] = std::to_chars(text, text + sizeof text, magnitude / scale);
-  put(text, static_cast<std::size_t>(end - text));
+  put_integer(*this, magnitude / scale);
   std::uint64_t fraction = magnitude % scale;
   if (decimals <= 0) return;
   put('.');

@@ -22,9 +22,6 @@ namespace {
 
 constexpr auto no_throw = net::as_tuple(net::use_awaitable);
 
-// Answers up to this size are written as one piece (write_answer).
-constexpr std::size_t small_answer_bytes = 16 * 1024;
-
 // What a log line about a request says of it once its parts moved into the handler.
 api_request outline_of(const api_request& request) {
   api_request outline;

@@ -53,7 +53,7 @@ void to_wire_response(api_response&& answer, unsigned version, bool keep_alive,
   wire.head.clear();
   // Room for a small body too: the session sends a small answer as one piece, head and body.
   wire.head.reserve(160 + answer.content_type.size() + 48 * answer.headers.size() +
-                    std::min<std::size_t>(answer.body.size(), 16 * 1024));
+                    std::min(answer.body.size(), small_answer_bytes));
   // "HTTP/1.1 401 Unauthorized", Server and Content-Type are the same for every answer of one
   // status and type: built once per thread and kind of answer, then copied.
   thread_local start_lines last;

@@ -1,6 +1,7 @@
 #pragma once
 // An api_response in its HTTP/1.1 wire form, for every answer the server writes.
 #include <array>
+#include <cstddef>
 #include <string>
 
 #include "beast.hpp"
@@ -10,6 +11,9 @@ namespace image_gateway {
 
 // An answer ready for the socket: the status line and fields, and the body beside them so that
 // one gather write sends both without copying the body.
+// Answers up to this size (head and body) are sent as one piece, with one send(2).
+inline constexpr std::size_t small_answer_bytes = 16 * 1024;
+
 struct wire_response {
   std::string head;
   std::string body;

@@ -1,5 +1,6 @@
 #include "image_gateway/util/random_hex.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 
@@ -9,16 +10,11 @@ std::string random_hex(std::size_t digits) {
   thread_local std::mt19937_64 generator{std::random_device{}()};
   static constexpr char hex_digits[] = "0123456789abcdef";
   std::string text(digits, '0');
-  // Sixteen digits per 64-bit draw, in loops of a fixed count (a request id is 32 digits, made
-  // for every request).
+  // Sixteen digits per 64-bit draw (a request id is 32 digits, made for every request).
   for (std::size_t i = 0; i < digits; i += 16) {
     std::uint64_t bits = generator();
-    const std::size_t count = digits - i < 16 ? digits - i : 16;
-    if (count == 16) {
-      for (std::size_t k = 0; k < 16; ++k, bits >>= 4) text[i + k] = hex_digits[bits & 0xf];
-    } else {
-      for (std::size_t k = 0; k < count; ++k, bits >>= 4) text[i + k] = hex_digits[bits & 0xf];
-    }
+    const std::size_t count = std::min<std::size_t>(digits - i, 16);
+    for (std::size_t k = 0; k < count; ++k, bits >>= 4) text[i + k] = hex_digits[bits & 0xf];
   }
   return text;
 }
