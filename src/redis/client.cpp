@@ -443,6 +443,11 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       for (const cluster_node& node : known->nodes) add(node);
     }
     std::shared_ptr<const slot_map> found;
+    // A whole map that names no node of the known one: another cluster at a seed's or a former
+    // node's address, or this cluster made anew. Taken only when no node gives a map of the
+    // cluster it knows.
+    std::shared_ptr<const slot_map> stranger;
+    std::string stranger_from;
     std::string problem = "no seed node answered";
     call_outcome why = call_outcome::connection;
     for (const cluster_node& node : candidates) {
@@ -470,10 +475,26 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         why = call_outcome::protocol;
         continue;
       }
+      if (known && !parsed->shares_a_member_with(*known)) {
+        if (!stranger) {
+          stranger = std::move(parsed);
+          stranger_from = node.address();
+        }
+        continue;
+      }
       found = std::move(parsed);
       break;
     }
     if (stopping || generation != monitor_generation) co_return;
+    if (!found && stranger) {
+      found = std::move(stranger);
+      if (log != nullptr && log->enabled(log_level::warn)) {
+        log->write(log_level::warn,
+                   "Redis Cluster: no known node answered for the cluster; following a map that "
+                   "names none of them",
+                   {{"redis", where}, {"from", stranger_from}});
+      }
+    }
     if (!found) {
       if (initial) {
         lost(why, "Redis Cluster: " + problem);
@@ -487,15 +508,16 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     for (const cluster_node& node : found->nodes) {
       const std::string address = node.address();
       auto existing = monitor_nodes.find(address);
-      if (existing != monitor_nodes.end()) {
+      if (existing != monitor_nodes.end() && existing->second->target()->id == node.id) {
         kept.emplace(address, std::move(existing->second));
         monitor_nodes.erase(existing);
         continue;
       }
-      kept.emplace(address,
-                   make_connection(io.get_executor(), true,
-                                   node_target{node.host, node.port,
-                                               probe_owner != nullptr && *probe_owner == node}));
+      kept.emplace(
+          address,
+          make_connection(io.get_executor(), true,
+                          node_target{node.host, node.port,
+                                      probe_owner != nullptr && *probe_owner == node, node.id}));
     }
     for (const auto& [address, gone] : monitor_nodes) gone->close(call_outcome::down);
     monitor_nodes = std::move(kept);
@@ -562,9 +584,14 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     renew(local);
     const std::string address = node.address();
     std::shared_ptr<connection>& slot = local.nodes[address];
+    if (slot && !node.id.empty() && slot->target()->id != node.id) {
+      // Another node serves at that address now (the map was refreshed since).
+      asio::dispatch(slot->executor(), [old = slot] { old->close(call_outcome::down); });
+      slot = nullptr;
+    }
     if (!slot) {
-      slot =
-          make_connection(local.link->executor(), false, node_target{node.host, node.port, false});
+      slot = make_connection(local.link->executor(), false,
+                             node_target{node.host, node.port, false, node.id});
     }
     const std::shared_ptr<connection> link = slot;
     if (link->ready()) {

@@ -42,6 +42,15 @@ void slot_map::assign(std::uint16_t slot, const cluster_node& node) {
   owner[slot] = static_cast<std::int16_t>(index);
 }
 
+bool slot_map::shares_a_member_with(const slot_map& other) const {
+  for (const std::string& id : members) {
+    if (std::find(other.members.begin(), other.members.end(), id) != other.members.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool slot_map::covers_all() const {
   for (const std::int16_t index : owner) {
     if (index < 0) return false;
@@ -64,6 +73,19 @@ std::optional<std::uint16_t> slot_of_text(std::string_view text) {
   return static_cast<std::uint16_t>(value);
 }
 
+// The node id in a CLUSTER SLOTS node entry ([host, port, id, ...]); empty when not given
+// (servers before 4.0).
+std::string id_in(const reply& node) {
+  if (node.elements.size() < 3) return {};
+  const reply& id = node.elements[2];
+  return id.kind == reply::type::bulk || id.kind == reply::type::simple ? id.text : std::string();
+}
+
+void add_member(std::vector<std::string>& members, std::string id) {
+  if (id.empty() || std::find(members.begin(), members.end(), id) != members.end()) return;
+  members.push_back(std::move(id));
+}
+
 }  // namespace
 
 std::optional<slot_map> parse_cluster_slots(const reply& r, std::string_view asked_host) {
@@ -83,7 +105,13 @@ std::optional<slot_map> parse_cluster_slots(const reply& r, std::string_view ask
       return std::nullopt;
     }
     cluster_node node{host.text.empty() || host.text == "?" ? std::string(asked_host) : host.text,
-                      std::to_string(port.integer)};
+                      std::to_string(port.integer), id_in(master)};
+    add_member(map.members, node.id);
+    for (std::size_t i = 3; i < range.elements.size(); ++i) {
+      if (range.elements[i].kind == reply::type::array) {
+        add_member(map.members, id_in(range.elements[i]));
+      }
+    }
     for (long long slot = first.integer; slot <= last.integer; ++slot) {
       map.assign(static_cast<std::uint16_t>(slot), node);
     }

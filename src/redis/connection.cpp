@@ -202,60 +202,77 @@ std::string error_code_of(const reply& r) { return r.text.substr(0, r.text.find(
 template <class Stream>
 asio::awaitable<void> connection::hello(Stream& stream, std::string& problem, call_outcome& why) {
   const client_settings& s = context_->settings;
-  enum class step { auth, select, probe, ping };
-  std::string out;
-  std::vector<step> steps;
+  enum class step { auth, select, identity, probe, ping };
+  // Commands written together; the next batch waits for the previous one's answers.
+  struct batch {
+    std::string out;
+    std::vector<step> steps;
+  };
+  std::vector<batch> batches(1);
+  const auto add = [&batches](step what, const std::vector<std::string>& command) {
+    append_command(batches.back().out, command);
+    batches.back().steps.push_back(what);
+  };
   if (!s.password.empty()) {
     std::vector<std::string> auth = {"AUTH"};
     if (!s.username.empty()) auth.push_back(s.username);
     auth.push_back(s.password);
-    append_command(out, auth);
-    steps.push_back(step::auth);
+    add(step::auth, auth);
   }
-  if (s.db != 0) {
-    append_command(out, std::vector<std::string>{"SELECT", std::to_string(s.db)});
-    steps.push_back(step::select);
+  if (s.db != 0) add(step::select, {"SELECT", std::to_string(s.db)});
+  if (target_ && !target_->id.empty()) {
+    add(step::identity, {"CLUSTER", "MYID"});
+    batches.emplace_back();  // nothing is written to a server before it proved to be the node
   }
   if (!s.probe_key.empty() && (!target_ || target_->probe)) {
     // Usable means writable: a replica, a user without write access to the prefix, or a
     // cluster node that does not own the key each answer this with an error.
-    append_command(out, std::vector<std::string>{"SET", s.probe_key, "1", "PX", "10000"});
-    steps.push_back(step::probe);
+    add(step::probe, {"SET", s.probe_key, "1", "PX", "10000"});
   }
-  append_command(out, std::vector<std::string>{"PING"});
-  steps.push_back(step::ping);
-  co_await asio::async_write(stream, asio::buffer(out), asio::use_awaitable);
+  add(step::ping, {"PING"});
   reply_parser replies;
-  std::size_t got = 0;
-  while (got < steps.size()) {
-    const std::size_t n =
-        co_await stream.async_read_some(asio::buffer(read_buffer_), asio::use_awaitable);
-    replies.feed(std::string_view(read_buffer_.data(), n));
-    for (reply r;;) {
-      const auto status = replies.next(r);
-      if (status == reply_parser::status::need_more) break;
-      if (status == reply_parser::status::bad) {
-        why = call_outcome::protocol;
-        problem = "Redis answered garbage: " + replies.error();
-        co_return;
+  for (const batch& sent : batches) {
+    co_await asio::async_write(stream, asio::buffer(sent.out), asio::use_awaitable);
+    std::size_t got = 0;
+    while (got < sent.steps.size()) {
+      const std::size_t n =
+          co_await stream.async_read_some(asio::buffer(read_buffer_), asio::use_awaitable);
+      replies.feed(std::string_view(read_buffer_.data(), n));
+      for (reply r;;) {
+        const auto status = replies.next(r);
+        if (status == reply_parser::status::need_more) break;
+        if (status == reply_parser::status::bad) {
+          why = call_outcome::protocol;
+          problem = "Redis answered garbage: " + replies.error();
+          co_return;
+        }
+        const step current = sent.steps.at(got++);
+        if (current == step::identity && (r.is_error() || r.text != target_->id)) {
+          // A node restarted afresh, or a server of something else on a reused address: the
+          // map that named this node is out of date.
+          why = call_outcome::moved;
+          problem = target_->host + ":" + target_->port +
+                    " is no longer the cluster node the slot map names";
+          co_return;
+        }
+        if (r.is_error()) {
+          why = outcome_of(r);
+          // Any refusal of AUTH is a credentials problem, whatever word the server uses.
+          if (current == step::auth && why == call_outcome::error_reply)
+            why = call_outcome::wrongpass;
+          problem = (current == step::probe ? "Redis refused a write under the key prefix ("
+                                            : "Redis refused the connection set-up (") +
+                    error_code_of(r) + ")";
+          co_return;
+        }
+        if (got == sent.steps.size()) break;
       }
-      const step current = steps.at(got++);
-      if (r.is_error()) {
-        why = outcome_of(r);
-        // Any refusal of AUTH is a credentials problem, whatever word the server uses.
-        if (current == step::auth && why == call_outcome::error_reply)
-          why = call_outcome::wrongpass;
-        problem = (current == step::probe ? "Redis refused a write under the key prefix ("
-                                          : "Redis refused the connection set-up (") +
-                  error_code_of(r) + ")";
-        co_return;
-      }
-      if (got == steps.size()) break;
     }
-  }
-  if (replies.buffered() != 0) {
-    why = call_outcome::protocol;
-    problem = "Redis answered more than asked";
+    if (replies.buffered() != 0) {
+      why = call_outcome::protocol;
+      problem = "Redis answered more than asked";
+      co_return;
+    }
   }
 }
 

@@ -32,11 +32,13 @@ struct connection_context {
 };
 
 // A cluster node to connect to instead of the settings' address (or the sentinels' master); the
-// write probe only on the node that owns the probe key.
+// write probe only on the node that owns the probe key. With an id, the set-up checks that this
+// node answers there (CLUSTER MYID), not another server that took its address.
 struct node_target {
   std::string host;
   std::string port;
   bool probe = false;
+  std::string id;
 };
 
 using answer = std::pair<call_outcome, std::optional<reply>>;
@@ -62,6 +64,7 @@ class connection : public std::enable_shared_from_this<connection> {
   const boost::asio::any_io_executor& executor() const { return executor_; }
   bool ready() const { return ready_.load(std::memory_order_acquire); }
   bool opening() const { return opening_.load(std::memory_order_acquire); }
+  const std::optional<node_target>& target() const { return target_; }
 
   // On the executor: start the set-up unless one is under way or the connection is up.
   void open();

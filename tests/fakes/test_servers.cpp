@@ -383,6 +383,44 @@ unsigned short closed_port() {
   return ntohs(address.sin_port);
 }
 
+held_port::held_port(unsigned short port) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd_ < 0) throw std::runtime_error("held_port: socket failed");
+  // A port a killed server just left has its connections in TIME_WAIT: reusable, and listening
+  // keeps any other server from binding it.
+  const int on = 1;
+  ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(port);
+  socklen_t length = sizeof address;
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(fd_, 64) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    ::close(fd_);
+    throw std::runtime_error("held_port: cannot hold port " + std::to_string(port));
+  }
+  port_ = ntohs(address.sin_port);
+  resetter_ = std::thread([this] {
+    while (!stop_) {
+      pollfd ready{fd_, POLLIN, 0};
+      if (::poll(&ready, 1, 20) <= 0) continue;
+      const int connection = ::accept(fd_, nullptr, nullptr);
+      if (connection < 0) continue;
+      const linger reset{1, 0};  // closed with a RST, not a FIN
+      ::setsockopt(connection, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+      ::close(connection);
+    }
+  });
+}
+
+held_port::~held_port() {
+  stop_ = true;
+  resetter_.join();
+  ::close(fd_);
+}
+
 namespace {
 constexpr auto raw_wait = std::chrono::seconds(10);
 }

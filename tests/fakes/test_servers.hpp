@@ -200,6 +200,24 @@ class fixed_answer_server {
 // A 127.0.0.1 port that was bound and closed again: connecting to it is refused.
 unsigned short closed_port();
 
+// A 127.0.0.1 port held while this lives, by a listener that resets every connection at once
+// (as a refused one fails): no server of a test running beside this one can take the port
+// meanwhile, as one can take a closed_port(). Port 0: any free port.
+class held_port {
+ public:
+  explicit held_port(unsigned short port = 0);
+  ~held_port();
+  held_port(const held_port&) = delete;
+  held_port& operator=(const held_port&) = delete;
+  unsigned short port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  unsigned short port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread resetter_;
+};
+
 // An answer read off a raw connection; status_line is e.g. "HTTP/1.0 200 OK".
 struct raw_response : client_response {
   std::string status_line;

@@ -55,10 +55,11 @@ reply array(std::vector<reply> elements) {
   r.elements = std::move(elements);
   return r;
 }
-reply range(long long first, long long last, std::string host, long long port) {
+reply range(long long first, long long last, std::string host, long long port,
+            std::string master_id = "id-master", std::string replica_id = "id-replica") {
   return array({integer(first), integer(last),
-                array({bulk(std::move(host)), integer(port), bulk("id-master")}),
-                array({bulk("10.0.0.9"), integer(7000), bulk("id-replica")})});
+                array({bulk(std::move(host)), integer(port), bulk(std::move(master_id))}),
+                array({bulk("10.0.0.9"), integer(7000), bulk(std::move(replica_id))})});
 }
 
 TEST(ClusterSlots, MapFromClusterSlots) {
@@ -103,6 +104,50 @@ TEST(ClusterSlots, AssignMovesOneSlot) {
   EXPECT_EQ(map->node_of(12181)->address(), "a:1");
   map->assign(12181, cluster_node{"b", "2"});
   EXPECT_EQ(map->nodes.size(), 2U);
+}
+
+TEST(ClusterSlots, NodeIdsAndEveryMemberAreKept) {
+  const auto map = parse_cluster_slots(
+      array({range(0, 8000, "a", 1, "m1", "r1"), range(8001, 16383, "b", 2, "m2", "r2")}), "x");
+  ASSERT_TRUE(map);
+  EXPECT_EQ(map->node_of(0)->id, "m1");
+  EXPECT_EQ(map->node_of(16383)->id, "m2");
+  EXPECT_EQ(map->members, (std::vector<std::string>{"m1", "r1", "m2", "r2"}));
+  // Servers before 4.0 name no id: nodes without one, and no members.
+  const auto old = parse_cluster_slots(
+      array({array({integer(0), integer(16383), array({bulk("a"), integer(1)})})}), "x");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->node_of(0)->id, "");
+  EXPECT_TRUE(old->members.empty());
+}
+
+TEST(ClusterSlots, MapsOfOneClusterShareAMemberAndAnotherClustersDoNot) {
+  const auto known = parse_cluster_slots(
+      array({range(0, 8000, "a", 1, "m1", "r1"), range(8001, 16383, "b", 2, "m2", "r2")}), "x");
+  // After both masters failed over, only the former replicas are masters: still this cluster.
+  const auto failed_over = parse_cluster_slots(
+      array({range(0, 8000, "c", 3, "r1", "n1"), range(8001, 16383, "d", 4, "r2", "n2")}), "x");
+  // Another cluster on one of the known addresses.
+  const auto other = parse_cluster_slots(array({range(0, 16383, "a", 1, "z1", "z2")}), "x");
+  const auto without_ids = parse_cluster_slots(
+      array({array({integer(0), integer(16383), array({bulk("a"), integer(1)})})}), "x");
+  ASSERT_TRUE(known && failed_over && other && without_ids);
+  EXPECT_TRUE(known->shares_a_member_with(*failed_over));
+  EXPECT_TRUE(failed_over->shares_a_member_with(*known));
+  EXPECT_FALSE(known->shares_a_member_with(*other));
+  EXPECT_FALSE(known->shares_a_member_with(*without_ids));
+  EXPECT_FALSE(without_ids->shares_a_member_with(*without_ids));
+}
+
+TEST(ClusterSlots, ARedirectionToAKnownAddressKeepsItsId) {
+  auto map = parse_cluster_slots(
+      array({range(0, 8000, "a", 1, "m1", "r1"), range(8001, 16383, "b", 2, "m2", "r2")}), "x");
+  ASSERT_TRUE(map);
+  map->assign(0, cluster_node{"b", "2"});  // a MOVED names no id
+  EXPECT_EQ(map->node_of(0)->id, "m2");
+  map->assign(1, cluster_node{"c", "3"});
+  EXPECT_EQ(map->node_of(1)->id, "");
+  EXPECT_EQ(map->node_of(1)->address(), "c:3");
 }
 
 TEST(ClusterSlots, Redirections) {

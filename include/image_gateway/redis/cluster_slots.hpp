@@ -22,29 +22,39 @@ std::uint16_t crc16(std::string_view bytes);
 // `}` with at least one byte between them, only those bytes (of the first such pair) are hashed.
 std::uint16_t key_slot(std::string_view key);
 
-// A master node's address.
+// A master node: its address and, when known, the id the cluster gave it (a MOVED names no id).
 struct cluster_node {
   std::string host;
   std::string port;
+  std::string id;
   std::string address() const { return host + ":" + port; }
-  bool operator==(const cluster_node&) const = default;
+  // The same address: the id only says which node is expected to answer there.
+  friend bool operator==(const cluster_node& a, const cluster_node& b) {
+    return a.host == b.host && a.port == b.port;
+  }
 };
 
 // Which master serves each slot: an index into `nodes`, or -1 for a slot nobody serves.
 struct slot_map {
   std::vector<cluster_node> nodes;
   std::array<std::int16_t, cluster_slot_count> owner{};
+  // The id of every node the map names, masters and replicas: which cluster this is.
+  std::vector<std::string> members;
 
   slot_map() { owner.fill(-1); }
   const cluster_node* node_of(std::uint16_t slot) const;
   // Makes `node` the owner of `slot` (adding it to `nodes` when new).
   void assign(std::uint16_t slot, const cluster_node& node);
   bool covers_all() const;
+  // Whether the two maps name a node in common (by id): the same cluster, however much of it
+  // changed. False when either names no id.
+  bool shares_a_member_with(const slot_map& other) const;
 };
 
 // The map in a CLUSTER SLOTS reply (each entry: first slot, last slot, then the master as
-// [host, port, ...] and its replicas, ignored). A master announced with an empty host or "?" is
-// the node that was asked (`asked_host`). nullopt when the reply is not that shape.
+// [host, port, id, ...] and its replicas as the same, counted as members only). A master announced
+// with an empty host or "?" is the node that was asked (`asked_host`). nullopt when the reply is
+// not that shape.
 std::optional<slot_map> parse_cluster_slots(const reply& r, std::string_view asked_host);
 
 // A redirection in an error reply: "MOVED <slot> <host>:<port>" or "ASK <slot> <host>:<port>".
