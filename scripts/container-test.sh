@@ -123,13 +123,26 @@ start_stack() { # service...
   # Every replica resolves the names it depends on. Debian's aardvark-dns 1.4 drops the first
   # queries from a container that joins while it reloads, and glibc retries on the same socket,
   # so a lookup can hang 10–20 s (seen: 3 of 7 fresh stacks); each getent here is a new lookup.
-  local replica name
+  # Once a replica was not answered for 60 s while the others were (cause not found; its
+  # resolv.conf and aardvark-dns's entries are printed if it happens again): its network is now
+  # set up again (same address, entry written to aardvark-dns anew) after each 20 s of silence.
+  local replica name waited_since
   for replica in "$@"; do
     [[ $replica == gateway-* ]] || continue
     for name in "$@"; do
       [[ $name == gateway-* ]] && continue
+      waited_since=$(date +%s)
       until timeout 3 podman exec "$(ctr "$replica")" getent ahostsv4 "$name" >/dev/null 2>&1; do
-        (($(date +%s) - t < 60)) || fail "$replica cannot resolve $name after 60 s (aardvark-dns)"
+        if (($(date +%s) - t >= 90)); then
+          say "$replica's resolv.conf: $(podman exec "$(ctr "$replica")" cat /etc/resolv.conf 2>&1 | tr '\n' ' ')"
+          say "aardvark-dns entries: $(cat /run/containers/networks/aardvark-dns/* 2>&1 | tr '\n' ' ')"
+          fail "$replica cannot resolve $name after 90 s (aardvark-dns)"
+        fi
+        if (($(date +%s) - waited_since >= 20)); then
+          say "$replica has not resolved $name for 20 s: its network set up again (aardvark-dns)"
+          podman network reload "$(ctr "$replica")" >/dev/null 2>&1 || true
+          waited_since=$(date +%s)
+        fi
       done
     done
   done
