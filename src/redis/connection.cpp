@@ -220,11 +220,14 @@ asio::awaitable<void> connection::hello(Stream& stream, std::string& problem, ca
     add(step::auth, auth);
   }
   if (s.db != 0) add(step::select, {"SELECT", std::to_string(s.db)});
+  const bool probe = !s.probe_key.empty() && (!target_ || target_->probe);
   if (target_ && !target_->id.empty()) {
     add(step::identity, {"CLUSTER", "MYID"});
-    batches.emplace_back();  // nothing is written to a server before it proved to be the node
+    // Nothing is written to a server before it proved to be the node (one more round trip, on
+    // the one connection that probes).
+    if (probe) batches.emplace_back();
   }
-  if (!s.probe_key.empty() && (!target_ || target_->probe)) {
+  if (probe) {
     // Usable means writable: a replica, a user without write access to the prefix, or a
     // cluster node that does not own the key each answer this with an error.
     add(step::probe, {"SET", s.probe_key, "1", "PX", "10000"});
