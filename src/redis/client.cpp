@@ -475,7 +475,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         why = call_outcome::protocol;
         continue;
       }
-      if (known && !parsed->shares_a_member_with(*known)) {
+      // (Servers before 4.0 name no ids: nothing to compare, every map is taken as before.)
+      if (known && !known->members.empty() && !parsed->shares_a_member_with(*known)) {
         if (!stranger) {
           stranger = std::move(parsed);
           stranger_from = node.address();
