@@ -218,22 +218,21 @@ class RedisClusterTest : public ::testing::Test {
     return s;
   }
 
-  // The master of the "{lost}" slot, with a replica, the key `lost_key` written through the
-  // client and on the replica, and (unless `detection` says otherwise) failure detection
-  // shortened to a second: ready to be killed.
   static constexpr const char* lost_key = "igw:{lost}:19";
+  // The master of the "{lost}" slot, given a replica.
   std::size_t master_ready_to_fail() {
     const std::size_t master = cluster->owner_of(redis::key_slot("lost"));
     cluster->add_replica_of(master);
     return master;
   }
+  // igw:{lost}:0…19 (`lost_key` among them) written through the client and on the replica, and
+  // failure detection set to `detection` on every node: `master` may be killed.
   bool write_lost_key_everywhere(redis::client& client, std::size_t master,
                                  std::chrono::milliseconds detection = 1000ms) {
     for (int i = 0; i < 20; ++i) {
       if (!call(client, {"SET", "igw:{lost}:" + std::to_string(i), "v"})) return false;
     }
-    // Every write reached the replica before the master goes, and the replica takes over about
-    // a second after it went.
+    // Every write reached the replica before the master goes.
     if (cluster->node(master).command({"WAIT", "1", "2000"}).integer != 1) return false;
     for (std::size_t i = 0; i < 4; ++i) {
       if (cluster->node(i)
