@@ -206,6 +206,11 @@ void http_server::start() {
   auto& acceptor = impl_->acceptor;
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  // Accepted connections inherit the listener's send buffer.
+  const int send_buffer = impl_->state->limits.socket_send_buffer_bytes;
+  if (!ec && send_buffer > 0) {
+    acceptor.set_option(net::socket_base::send_buffer_size(send_buffer), ec);
+  }
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {

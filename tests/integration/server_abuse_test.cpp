@@ -3,6 +3,12 @@
 // and a client that leaves mid-request. Raw sockets, so every byte is ours to choose.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -350,6 +356,87 @@ TEST(ServerWire, CrOrLfInAHeaderValueNeverSplitsTheAnswer) {
         << raw;
     EXPECT_EQ(raw.find("\r\nInjected:"), std::string::npos) << raw;
   }
+}
+
+// The bytes a client with a small receive window gets for `requests`, sent at once, when it
+// waits a moment and then reads slowly (256 bytes a millisecond) until the server closes.
+std::string read_slowly(unsigned short port, const std::string& requests) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int window = 4096;  // before connecting: the window is set at the handshake
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &window, sizeof window);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(port);
+  std::string received;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::send(fd, requests.data(), requests.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(requests.size())) {
+    ::close(fd);
+    return received;
+  }
+  std::this_thread::sleep_for(100ms);  // the server fills what the two sockets hold, then waits
+  const auto until = clock_type::now() + 20s;
+  char chunk[256];
+  while (clock_type::now() < until) {
+    pollfd ready{fd, POLLIN, 0};
+    if (::poll(&ready, 1, 100) <= 0) continue;
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) break;
+    received.append(chunk, static_cast<std::size_t>(n));
+    std::this_thread::sleep_for(1ms);
+  }
+  ::close(fd);
+  return received;
+}
+
+// Refusals larger than what the socket holds, to a client that reads slowly: each is taken in
+// part and its rest sent once there is room, on both ways a refusal is answered (at once, from
+// the buffer, for the keep-alive ones; after its header alone for the last, Connection: close,
+// whose 40 KB never fit at once). Each answer's body is its own path over and over, so a byte of
+// another answer shows.
+TEST(ServerWire, RefusalsTheSocketTakesInPartAreSentWhole) {
+  http_server::hooks hooks;
+  hooks.handle = [](api_request) -> handler_result { return api_response{}; };
+  hooks.screen = [](api_request& header) -> screen_result {
+    api_response refusal;
+    refusal.status = 404;
+    refusal.content_type = "text/plain";
+    const std::size_t size = header.path == "/r39" ? 40000 : 3000;
+    while (refusal.body.size() < size) refusal.body += header.path + ";";
+    return std::optional<api_response>(std::move(refusal));
+  };
+  server_limits limits;
+  limits.socket_send_buffer_bytes = 4096;
+  loopback_server server(std::move(hooks), limits);
+  constexpr int count = 40;  // the last, /r39, is the large one
+  std::string requests;
+  for (int i = 0; i < count; ++i) {
+    requests += "GET /r" + std::to_string(i) + " HTTP/1.1\r\nHost: a\r\n" +
+                (i + 1 == count ? "Connection: close\r\n" : "") + "\r\n";
+  }
+  const std::string received = read_slowly(server.port(), requests);
+  std::size_t at = 0;
+  int answers = 0;
+  for (int i = 0; i < count; ++i) {
+    const std::size_t head_end = received.find("\r\n\r\n", at);
+    ASSERT_NE(head_end, std::string::npos) << "answer " << i << " missing";
+    const std::string head = received.substr(at, head_end - at);
+    ASSERT_TRUE(head.starts_with("HTTP/1.1 404 ")) << "answer " << i << ": " << head;
+    const std::size_t length_at = head.find("Content-Length: ");
+    ASSERT_NE(length_at, std::string::npos) << head;
+    const std::size_t length = std::stoul(head.substr(length_at + 16));
+    const std::string body = received.substr(head_end + 4, length);
+    std::string expected;
+    while (expected.size() < (i + 1 == count ? 40000U : 3000U)) {
+      expected += "/r" + std::to_string(i) + ";";
+    }
+    EXPECT_EQ(body, expected) << "answer " << i;
+    at = head_end + 4 + length;
+    ++answers;
+  }
+  EXPECT_EQ(answers, count);
+  EXPECT_EQ(at, received.size()) << "bytes after the last answer";
 }
 
 }  // namespace

@@ -36,6 +36,9 @@ struct server_limits {
   std::chrono::milliseconds write_timeout{10000};
   // Threads that run the io_context; exactly 1 lets connections skip their strands.
   int io_threads = 0;
+  // SO_SNDBUF of accepted connections; 0 keeps the kernel's, which grows with the connection
+  // (loopback: to 4 MiB). Set small only where a socket must take answers in part (tests).
+  int socket_send_buffer_bytes = 0;
 };
 
 // Turns a request into a response, or into a coroutine that makes one; runs on the
