@@ -585,8 +585,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     renew(local);
     const std::string address = node.address();
     std::shared_ptr<connection>& slot = local.nodes[address];
-    if (slot && !node.id.empty() && slot->target()->id != node.id) {
-      // Another node serves at that address now (the map was refreshed since).
+    if (slot && !node.id.empty() && !slot->target()->id.empty() && slot->target()->id != node.id) {
+      // Another node serves at that address now (the map was refreshed since). One made for a
+      // redirection (no id) is kept.
       asio::dispatch(slot->executor(), [old = slot] { old->close(call_outcome::down); });
       slot = nullptr;
     }

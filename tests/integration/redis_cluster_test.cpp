@@ -430,6 +430,15 @@ TEST_F(RedisClusterTest, ASlotMovedUnderAStreamOfCallsLosesNoCall) {
             << std::chrono::duration_cast<std::chrono::milliseconds>(move_took).count()
             << " ms with " << written - before_move << " keys written (and as many read) under "
             << "the move and after it, " << wrong << " failed\n";
+  if (wrong != 0) {  // what each node held then, to tell where the calls went
+    for (std::size_t i = 0; i < 3; ++i) {
+      std::cout << "[ node " << i << " ] port " << cluster->node(i).port() << ", "
+                << info_field(cluster->node(i).command({"CLUSTER", "INFO"}), "cluster_state")
+                << ", " << cluster->node(i).command({"DBSIZE"}).integer << " keys, "
+                << cluster->node(i).command({"CLUSTER", "COUNTKEYSINSLOT", s}).integer
+                << " in the slot\n";
+    }
+  }
 
   EXPECT_EQ(wrong, 0);
   EXPECT_EQ(failed.all(), std::vector<std::string>{});
