@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -103,7 +104,7 @@ redis_process::redis_process(std::string password, std::vector<std::string> extr
                              unsigned short port)
     : password_(std::move(password)), extra_(std::move(extra)) {
   port_ = port != 0 ? port : closed_port();
-  start();
+  start(port == 0);
 }
 
 redis_process::~redis_process() {
@@ -133,17 +134,30 @@ std::unique_ptr<redis_process> redis_process::sentinel(unsigned short master_por
 redis_process::redis_process(as_sentinel, std::string sentinel_config)
     : sentinel_config_(std::move(sentinel_config)) {
   port_ = closed_port();
-  start();
+  start(true);
 }
 
-void redis_process::start() {
+void redis_process::start(bool may_move) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    std::vector<std::string> args = arguments();
+    if (launch(args)) return;
+    // The port is another server's: a test running beside this one took it between
+    // closed_port() and this start, or while this server was down for a restart.
+    if (may_move) {
+      port_ = closed_port();
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  throw std::runtime_error("redis_process: port " + std::to_string(port_) +
+                           " is held by another server");
+}
+
+std::vector<std::string> redis_process::arguments() const {
   if (!sentinel_config_.empty()) {
-    std::vector<std::string> sentinel_args = {
-        server_binary, sentinel_config_, "--sentinel",  "--port", std::to_string(port_),
-        "--bind",      "127.0.0.1",      "--daemonize", "no",     "--logfile",
-        "/dev/null"};
-    launch(sentinel_args);
-    return;
+    return {server_binary, sentinel_config_, "--sentinel",  "--port", std::to_string(port_),
+            "--bind",      "127.0.0.1",      "--daemonize", "no",     "--logfile",
+            "/dev/null"};
   }
   std::vector<std::string> args = {server_binary, "--port", std::to_string(port_), "--bind",
                                    "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -157,14 +171,24 @@ void redis_process::start() {
     args.push_back(password_);
   }
   args.insert(args.end(), extra_.begin(), extra_.end());
-  launch(args);
+  return args;
 }
 
-void redis_process::launch(std::vector<std::string>& args) {
+namespace {
+// The process id a server gives in INFO server ("process_id:1234"); -1 when none.
+pid_t process_id_in(const redis::reply& info) {
+  const std::string field = "process_id:";
+  const auto at = info.text.find(field);
+  if (at == std::string::npos) return -1;
+  return static_cast<pid_t>(std::strtol(info.text.c_str() + at + field.size(), nullptr, 10));
+}
+}  // namespace
+
+bool redis_process::launch(std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  {
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("redis_process: cannot start redis-server");
@@ -180,15 +204,18 @@ void redis_process::launch(std::vector<std::string>& args) {
     while (std::chrono::steady_clock::now() < until) {
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;  // exited (port taken?): try again
-        break;
+        pid_ = -1;  // exited: the port is taken
+        return false;
       }
       const int fd = connect_loopback(port_);
       if (fd >= 0) {
         ::close(fd);
         try {
-          command({"PING"});
-          return;
+          // The server that answers must be this one: a server of another test on the port
+          // answers too while this one is failing to bind it.
+          if (process_id_in(command({"INFO", "server"})) == pid_) return true;
+          kill();
+          return false;
         } catch (const std::exception&) {
         }
       }
@@ -211,7 +238,7 @@ void redis_process::kill() {
 
 void redis_process::restart() {
   kill();
-  start();
+  start(false);
 }
 
 void redis_process::freeze() {

@@ -45,8 +45,12 @@ class redis_process {
  private:
   struct as_sentinel {};
   redis_process(as_sentinel, std::string sentinel_config);
-  void start();
-  void launch(std::vector<std::string>& args);
+  // Starts the server; when the port turns out to be another server's, a new free port when
+  // `may_move`, the same one a moment later otherwise (a restart keeps its port).
+  void start(bool may_move);
+  std::vector<std::string> arguments() const;
+  // True when the server came up on the port; false when the port is another server's.
+  bool launch(std::vector<std::string>& args);
   std::string password_;
   std::vector<std::string> extra_;
   std::string sentinel_config_;  // "" : a plain server

@@ -155,18 +155,26 @@ class redis_cluster {
   }
 
  private:
+  // A node on two new ports (others again when a test running beside this one took them).
   redis_process& start_node() {
-    const unsigned short port = low_free_port(taken_);
-    const unsigned short bus = low_free_port(taken_);
-    buses_.push_back(bus);
-    nodes_.push_back(std::make_unique<redis_process>(
-        "",
-        std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-config-file",
-                                 (dir_ / ("nodes-" + std::to_string(port) + ".conf")).string(),
-                                 "--cluster-port", std::to_string(bus), "--dir", dir_.string(),
-                                 "--cluster-node-timeout", "5000"},
-        port));
-    return *nodes_.back();
+    for (int attempt = 0;; ++attempt) {
+      const unsigned short port = low_free_port(taken_);
+      const unsigned short bus = low_free_port(taken_);
+      try {
+        nodes_.push_back(std::make_unique<redis_process>(
+            "",
+            std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-config-file",
+                                     (dir_ / ("nodes-" + std::to_string(port) + ".conf")).string(),
+                                     "--cluster-port", std::to_string(bus), "--dir", dir_.string(),
+                                     "--cluster-node-timeout", "5000"},
+            port));
+      } catch (const std::runtime_error&) {
+        if (attempt == 2) throw;
+        continue;
+      }
+      buses_.push_back(bus);
+      return *nodes_.back();
+    }
   }
   static void expect_ok(const redis::reply& r) {
     if (r.is_error()) throw std::runtime_error("cluster set-up: " + r.text);

@@ -315,5 +315,14 @@ TEST_F(RedisTopologyTest, SentinelFailoverIsFollowedUnderWrites) {
             << " ms after SENTINEL FAILOVER (" << n << " writes)\n";
 }
 
+// The test harness itself: a server started on a port another test's server holds is not taken
+// for its own (that one answers PING too), so no test drives another test's Redis.
+TEST(RedisProcess, AnotherServerOnThePortIsNotTakenForItsOwn) {
+  ASSERT_TRUE(redis_server_available());
+  redis_process first;
+  EXPECT_THROW(redis_process("", {}, first.port()), std::runtime_error);
+  EXPECT_EQ(first.command({"PING"}).text, "PONG");
+}
+
 }  // namespace
 }  // namespace image_gateway::testing
