@@ -149,8 +149,8 @@ void redis_process::start(bool may_move) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   }
-  throw std::runtime_error("redis_process: port " + std::to_string(port_) +
-                           " is held by another server");
+  throw std::runtime_error("redis_process: redis-server exited at once (bad arguments?) or port " +
+                           std::to_string(port_) + " is held by another server");
 }
 
 std::vector<std::string> redis_process::arguments() const {
