@@ -43,12 +43,8 @@ void slot_map::assign(std::uint16_t slot, const cluster_node& node) {
 }
 
 bool slot_map::shares_a_member_with(const slot_map& other) const {
-  for (const std::string& id : members) {
-    if (std::find(other.members.begin(), other.members.end(), id) != other.members.end()) {
-      return true;
-    }
-  }
-  return false;
+  return std::find_first_of(members.begin(), members.end(), other.members.begin(),
+                            other.members.end()) != members.end();
 }
 
 bool slot_map::covers_all() const {
