@@ -154,8 +154,11 @@ std::vector<std::string> raw_origin::requests() const {
   return requests_;
 }
 
-abuse_client::abuse_client(unsigned short port) {
+abuse_client::abuse_client(unsigned short port, int receive_window) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ >= 0 && receive_window > 0) {
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_window, sizeof receive_window);
+  }
   sockaddr_in in = loopback("127.0.0.1", port);
   if (fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&in), sizeof in) != 0) close();
   if (fd_ >= 0) {
@@ -209,16 +212,19 @@ bool abuse_client::read_until(std::string_view marker, std::chrono::milliseconds
   return true;
 }
 
-bool abuse_client::read_until_closed(std::chrono::milliseconds timeout) {
+bool abuse_client::read_until_closed(std::chrono::milliseconds timeout, std::size_t chunk_bytes,
+                                     std::chrono::milliseconds pause) {
   const auto until = clock::now() + timeout;
   char chunk[4096];
+  const std::size_t take = std::min(chunk_bytes, sizeof chunk);
   for (;;) {
     if (fd_ < 0) return true;
     if (!wait_for(fd_, POLLIN, until, nullptr)) return false;
-    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    const ssize_t n = ::recv(fd_, chunk, take, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return true;
     received_.append(chunk, static_cast<std::size_t>(n));
+    if (pause.count() > 0) std::this_thread::sleep_for(pause);
   }
 }
 

@@ -85,7 +85,9 @@ class raw_origin {
 // A plain blocking TCP client to 127.0.0.1:port, for talking to the gateway byte by byte.
 class abuse_client {
  public:
-  explicit abuse_client(unsigned short port);
+  // `receive_window` > 0: the socket's receive buffer, set before connecting (the window is
+  // agreed at the handshake), for a client whose reading holds the server back.
+  explicit abuse_client(unsigned short port, int receive_window = 0);
   ~abuse_client();
   abuse_client(const abuse_client&) = delete;
   abuse_client& operator=(const abuse_client&) = delete;
@@ -97,8 +99,10 @@ class abuse_client {
   // Reads until `marker` has arrived (true) or the peer closed / the time passed (false).
   // Everything read so far is in received().
   bool read_until(std::string_view marker, std::chrono::milliseconds timeout = 5s);
-  // Reads until the peer closes (true: orderly close or reset) or the time passes (false).
-  bool read_until_closed(std::chrono::milliseconds timeout = 5s);
+  // Reads until the peer closes (true: orderly close or reset) or the time passes (false); a
+  // slow reader takes at most `chunk_bytes` (≤ 4096) at a time and waits `pause` after each.
+  bool read_until_closed(std::chrono::milliseconds timeout = 5s, std::size_t chunk_bytes = 4096,
+                         std::chrono::milliseconds pause = 0ms);
   // True when the peer has closed (EOF or reset) right now, without waiting.
   bool peer_closed();
   const std::string& received() const { return received_; }

@@ -188,41 +188,36 @@ bool redis_process::launch(std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
-  {
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error("redis_process: cannot start redis-server");
-    if (pid == 0) {
-      // The server dies with the test, however the test ends.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(1);
-      ::execve(server_binary, argv.data(), environ);
-      ::_exit(127);
-    }
-    pid_ = pid;
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < until) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;  // exited: the port is taken
-        return false;
-      }
-      const int fd = connect_loopback(port_);
-      if (fd >= 0) {
-        ::close(fd);
-        try {
-          // The server that answers must be this one: a server of another test on the port
-          // answers too while this one is failing to bind it.
-          if (process_id_in(command({"INFO", "server"})) == pid_) return true;
-          kill();
-          return false;
-        } catch (const std::exception&) {
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    if (pid_ > 0) kill();
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("redis_process: cannot start redis-server");
+  if (pid == 0) {
+    // The server dies with the test, however the test ends.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);
+    ::execve(server_binary, argv.data(), environ);
+    ::_exit(127);
   }
+  pid_ = pid;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < until) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;  // exited: the port is taken
+      return false;
+    }
+    try {
+      // The server that answers must be this one: a server of another test on the port
+      // answers too while this one is failing to bind it.
+      if (process_id_in(command({"INFO", "server"})) == pid_) return true;
+      kill();
+      return false;
+    } catch (const std::exception&) {
+      // not listening yet
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill();
   throw std::runtime_error("redis_process: redis-server did not come up on port " +
                            std::to_string(port_));
 }

@@ -366,13 +366,20 @@ fixed_answer_server::fixed_answer_server(int status, std::string body, std::stri
 
 fixed_answer_server::~fixed_answer_server() { server_.reset(); }
 
-unsigned short closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("closed_port: socket failed");
+namespace {
+sockaddr_in loopback_address(unsigned short port) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
+  address.sin_port = htons(port);
+  return address;
+}
+}  // namespace
+
+unsigned short closed_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("closed_port: socket failed");
+  sockaddr_in address = loopback_address(0);
   socklen_t length = sizeof address;
   if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
@@ -390,10 +397,7 @@ held_port::held_port(unsigned short port) {
   // keeps any other server from binding it.
   const int on = 1;
   ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(port);
+  sockaddr_in address = loopback_address(port);
   socklen_t length = sizeof address;
   if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
       ::listen(fd_, 64) != 0 ||
@@ -428,11 +432,8 @@ constexpr auto raw_wait = std::chrono::seconds(10);
 raw_connection::raw_connection(unsigned short port) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd_ < 0) return;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(port);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+  const sockaddr_in address = loopback_address(port);
+  if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
     ::close(fd_);
     fd_ = -1;
   }

@@ -272,6 +272,15 @@ class RedisClusterTest : public ::testing::Test {
         std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - from).count();
     return out;
   }
+  // Says how long `got` took (after `what`), and holds it to the key read back with no other
+  // answer before it. Fatal failures stop only this: call it in ASSERT_NO_FATAL_FAILURE.
+  static void expect_lost_key_back(const reread& got, std::string_view what) {
+    std::cout << "[ measured ] " << what << ": the key read again through the replica after "
+              << got.took_ms << " ms (" << got.wrong_answers << " other answers before)\n";
+    ASSERT_TRUE(got.last) << "never read again";
+    EXPECT_EQ(got.last->text, "v");
+    EXPECT_EQ(got.wrong_answers, 0);
+  }
   std::optional<redis::reply> call(redis::client& c, std::vector<std::string> args) {
     return asio::co_spawn(io, c.call(std::move(args), "test"), asio::use_future).get();
   }
@@ -466,12 +475,7 @@ TEST_F(RedisClusterTest, AKilledMasterIsFollowedToTheReplicaThatTookOver) {
   ASSERT_TRUE(client.wait_up(10s));
   ASSERT_TRUE(write_lost_key_everywhere(client, master));
   cluster->kill(master);
-  const reread got = read_lost_key_until_back(client);
-  std::cout << "[ measured ] master killed: the key read again through its replica after "
-            << got.took_ms << " ms (" << got.wrong_answers << " other answers before)\n";
-  ASSERT_TRUE(got.last) << "never read again";
-  EXPECT_EQ(got.last->text, "v");
-  EXPECT_EQ(got.wrong_answers, 0);
+  ASSERT_NO_FATAL_FAILURE(expect_lost_key_back(read_lost_key_until_back(client), "master killed"));
   EXPECT_TRUE(client.up());
   EXPECT_EQ(info_field(replica.command({"INFO", "replication"}), "role"), "master");
   // Written again, and to the new master.
@@ -492,13 +496,8 @@ TEST_F(RedisClusterTest, AnotherClusterOnAKilledMastersAddressIsNeverTakenForIt)
   cluster->node(master).kill();
   const std::unique_ptr<redis_process> other = cluster->another_cluster_at(address);
   ASSERT_EQ(other->command({"GET", lost_key}).kind, redis::reply::type::nil);
-  const reread got = read_lost_key_until_back(client);
-  std::cout << "[ measured ] another cluster on the killed master's address: the key read "
-            << "through the replica after " << got.took_ms << " ms (" << got.wrong_answers
-            << " other answers before)\n";
-  ASSERT_TRUE(got.last) << "never read again";
-  EXPECT_EQ(got.last->text, "v");
-  EXPECT_EQ(got.wrong_answers, 0);
+  ASSERT_NO_FATAL_FAILURE(expect_lost_key_back(read_lost_key_until_back(client),
+                                               "another cluster on the killed master's address"));
   EXPECT_TRUE(call(client, {"SET", "igw:{lost}:new", "w"}));
   EXPECT_EQ(other->keys(), std::vector<std::string>{}) << "nothing written to the other cluster";
 }
@@ -513,12 +512,8 @@ TEST_F(RedisClusterTest, ASeedThatAnswersForAnotherClusterIsNotFollowed) {
   ASSERT_TRUE(write_lost_key_everywhere(client, master));
   const std::unique_ptr<redis_process> other = cluster->another_cluster_at(seed);
   cluster->kill(master);
-  const reread got = read_lost_key_until_back(client);
-  std::cout << "[ measured ] another cluster at a seed: the key read through the replica after "
-            << got.took_ms << " ms (" << got.wrong_answers << " other answers before)\n";
-  ASSERT_TRUE(got.last) << "never read again";
-  EXPECT_EQ(got.last->text, "v");
-  EXPECT_EQ(got.wrong_answers, 0);
+  ASSERT_NO_FATAL_FAILURE(
+      expect_lost_key_back(read_lost_key_until_back(client), "another cluster at a seed"));
   EXPECT_TRUE(call(client, {"SET", "igw:{lost}:new", "w"}));
   EXPECT_EQ(other->keys(), std::vector<std::string>{}) << "nothing written to the other cluster";
 }

@@ -3,12 +3,6 @@
 // and a client that leaves mid-request. Raw sockets, so every byte is ours to choose.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -358,38 +352,6 @@ TEST(ServerWire, CrOrLfInAHeaderValueNeverSplitsTheAnswer) {
   }
 }
 
-// The bytes a client with a small receive window gets for `requests`, sent at once, when it
-// waits a moment and then reads slowly (256 bytes a millisecond) until the server closes.
-std::string read_slowly(unsigned short port, const std::string& requests) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  const int window = 4096;  // before connecting: the window is set at the handshake
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &window, sizeof window);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(port);
-  std::string received;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::send(fd, requests.data(), requests.size(), MSG_NOSIGNAL) !=
-          static_cast<ssize_t>(requests.size())) {
-    ::close(fd);
-    return received;
-  }
-  std::this_thread::sleep_for(100ms);  // the server fills what the two sockets hold, then waits
-  const auto until = clock_type::now() + 20s;
-  char chunk[256];
-  while (clock_type::now() < until) {
-    pollfd ready{fd, POLLIN, 0};
-    if (::poll(&ready, 1, 100) <= 0) continue;
-    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-    if (n <= 0) break;
-    received.append(chunk, static_cast<std::size_t>(n));
-    std::this_thread::sleep_for(1ms);
-  }
-  ::close(fd);
-  return received;
-}
-
 // Refusals larger than what the socket holds, to a client that reads slowly: each is taken in
 // part and its rest sent once there is room, on both ways a refusal is answered (at once, from
 // the buffer, for the keep-alive ones; after its header alone for the last, Connection: close,
@@ -415,7 +377,13 @@ TEST(ServerWire, RefusalsTheSocketTakesInPartAreSentWhole) {
     requests += "GET /r" + std::to_string(i) + " HTTP/1.1\r\nHost: a\r\n" +
                 (i + 1 == count ? "Connection: close\r\n" : "") + "\r\n";
   }
-  const std::string received = read_slowly(server.port(), requests);
+  // A 4 KiB window; the server fills what the two sockets hold while the client waits, then
+  // the client reads 256 bytes a millisecond.
+  abuse_client client(server.port(), 4096);
+  ASSERT_TRUE(client.send(requests));
+  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(client.read_until_closed(20s, 256, 1ms));
+  const std::string& received = client.received();
   std::size_t at = 0;
   int answers = 0;
   for (int i = 0; i < count; ++i) {
